@@ -1,0 +1,50 @@
+# Thin wrappers: the logic lives in Python, gunicorn.conf.py and the tools themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+APP    := --app ielts_service
+
+.PHONY: install install-dev system-deps run serve test lint fmt bench k8s-rules up down clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed            ## the service and its runtime dependencies
+install-dev: $(VENV)/.installed-dev    ## plus test, lint and benchmark tools
+
+system-deps:                           ## Debian packages the tests use (promtool, amtool, wrk)
+	@command -v promtool >/dev/null && command -v amtool >/dev/null && command -v wrk >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	       prometheus prometheus-alertmanager wrk >/dev/null; }
+
+run: install                           ## development server on embedded defaults
+	@echo "ielts-question-service: listening on http://127.0.0.1:$(PORT) (docs: /docs)"
+	APP_ENV=$${APP_ENV:-development} $(BIN)/flask $(APP) run --port $(PORT)
+
+serve: install                         ## production-like: gunicorn with deploy/gunicorn.conf.py
+	$(BIN)/gunicorn -c deploy/gunicorn.conf.py ielts_service.wsgi:app
+
+test: install-dev system-deps          ## the whole suite
+	$(BIN)/pytest
+
+lint: install-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+fmt: install-dev
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+clean:
+	rm -rf $(VENV) var build dist .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

@@ -1,0 +1,67 @@
+"""gunicorn settings for ielts-question-service (threaded gthread workers).
+
+Every value comes from the environment, so one file serves a laptop, a VM and Kubernetes.
+Each service instance needs its own PROMETHEUS_MULTIPROC_DIR and control socket.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "64"))
+worker_class = "gthread"
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
+# Longer than the worst upstream call: (timeout × (retries + 1)) plus back-off.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+backlog = int(os.environ.get("GUNICORN_BACKLOG", "2048"))
+accesslog = None  # the service writes one JSON access line per request itself
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
+control_socket = os.environ.get(
+    "GUNICORN_CONTROL_SOCKET", str(Path(tempfile.gettempdir()) / f"gunicorn-{os.getpid()}.ctl")
+)
+
+# Multiprocess metrics: one directory per instance, created before the app imports
+# prometheus_client, wiped when the master starts.
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", str(Path(tempfile.gettempdir()) / f"ielts-metrics-{os.getpid()}")
+)
+
+
+def on_starting(server):  # type: ignore[no-untyped-def]
+    metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    _migrate_once()
+
+
+def _migrate_once() -> None:
+    """Apply migrations in the master (not in each worker), when settings ask for it."""
+    from ielts_service.config import load_settings
+    from ielts_service.db import build_engine, upgrade
+
+    settings = load_settings()
+    if settings.auto_migrate:
+        engine = build_engine(settings)
+        upgrade(engine)
+        engine.dispose()
+    os.environ["AUTO_MIGRATE"] = "false"
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
+
+    GunicornInternalPrometheusMetrics.mark_process_dead_on_child_exit(worker.pid)
+
+
+def worker_exit(server, worker):  # type: ignore[no-untyped-def]
+    from ielts_service.sentry import flush
+
+    flush()

@@ -1,0 +1,56 @@
+"""ielts-question-service: IELTS Speaking questions through Azure OpenAI, run as a production service."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+try:
+    __version__ = version("ielts-question-service")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0"
+
+from .config import Settings, load_settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app: settings, logging, errors, database, keys, limits, API, metrics."""
+    from . import access_log, ai, api, audit, auth, db, dev_key, errors, limits, metrics, request_id
+    from .keys import KeyStore
+    from .logging_setup import configure_logging
+    from .sentry import init_sentry
+    from .validation import MAX_BODY_BYTES
+
+    settings = settings or load_settings()
+    configure_logging(settings, __version__)
+    init_sentry(settings, __version__)
+
+    app = Flask(__name__)
+    app.config.update(SETTINGS=settings, DEBUG=settings.DEBUG, MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    # Trailing and doubled slashes are accepted as they are, never redirected.
+    app.url_map.strict_slashes = False
+    app.url_map.merge_slashes = False
+    if settings.TRUSTED_PROXY_HOPS:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.TRUSTED_PROXY_HOPS, x_proto=settings.TRUSTED_PROXY_HOPS
+        )
+
+    request_id.init_app(app)
+    access_log.init_app(app)
+    errors.init_app(app)
+    db.init_app(app, settings)
+    auth.init_app(app, KeyStore(db.get_engine_of(app), settings.KEY_CACHE_TTL_S))
+    limits.init_app(app, settings)
+    ai.init_app(app, settings)
+    audit.init_app(app)
+    api.init_app(app)
+    metrics.init_app(app, settings, __version__)
+    dev_key.init_app(app, settings)
+    if settings.ENABLE_TEST_ROUTES:
+        from .api import test_routes
+
+        app.register_blueprint(test_routes.bp)
+    return app

@@ -1,0 +1,185 @@
+"""Azure OpenAI provider: the official SDK, one client per process, mapped failures."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+import httpx2
+import openai
+from openai import AzureOpenAI
+
+from ..config import Settings
+from .circuit import CircuitBreaker
+from .ielts_format import FormatError, parse_cue_card, parse_questions
+from .prompts import PROMPT_VERSION, build_messages, messages_sha256, response_format
+from .types import CallRecord, Generation, UpstreamFailure
+
+ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
+
+
+def build_client(settings: Settings) -> AzureOpenAI:
+    """The process-wide client: bounded timeouts, SDK retries, a pooled HTTP client."""
+    credential: dict[str, Any]
+    if settings.AZURE_OPENAI_USE_ENTRA_ID:
+        from azure.identity import DefaultAzureCredential, get_bearer_token_provider
+
+        provider = get_bearer_token_provider(DefaultAzureCredential(), ENTRA_SCOPE)
+        credential = {"azure_ad_token_provider": provider}
+    else:
+        assert settings.AZURE_OPENAI_API_KEY is not None
+        credential = {"api_key": settings.AZURE_OPENAI_API_KEY.get_secret_value()}
+    connections = settings.AZURE_OPENAI_MAX_CONNECTIONS
+    return AzureOpenAI(
+        azure_endpoint=settings.AZURE_OPENAI_ENDPOINT,
+        azure_deployment=settings.AZURE_OPENAI_DEPLOYMENT,
+        api_version=settings.AZURE_OPENAI_API_VERSION,
+        timeout=httpx2.Timeout(
+            settings.AZURE_OPENAI_TIMEOUT_S, connect=settings.AZURE_OPENAI_CONNECT_TIMEOUT_S
+        ),
+        max_retries=settings.AZURE_OPENAI_MAX_RETRIES,
+        http_client=httpx2.Client(
+            limits=httpx2.Limits(
+                max_connections=connections, max_keepalive_connections=connections
+            )
+        ),
+        **credential,
+    )
+
+
+class AzureProvider:
+    """Generates questions with a chat-completions deployment and JSON-schema output."""
+
+    name = "azure"
+
+    def __init__(
+        self,
+        settings: Settings,
+        breaker: CircuitBreaker,
+    ) -> None:
+        assert settings.AZURE_OPENAI_DEPLOYMENT is not None
+        self.model = settings.AZURE_OPENAI_DEPLOYMENT
+        self._settings = settings
+        self._client = build_client(settings)
+        self._breaker = breaker
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        return self._breaker
+
+    def generate(self, topic: str, part: int, count: int = 1) -> Generation:
+        messages = build_messages(topic, part, count)
+        call = CallRecord(
+            provider=self.name,
+            model=self.model,
+            part=part,
+            topic=topic,
+            prompt_version=PROMPT_VERSION,
+            messages_sha256=messages_sha256(messages),
+            api_version=self._settings.AZURE_OPENAI_API_VERSION,
+        )
+        if not self._breaker.allow():
+            raise UpstreamFailure(
+                503,
+                "upstream_unavailable",
+                "the model is unavailable (circuit open); retry later",
+                call,
+                headers={"Retry-After": str(self._breaker.retry_after_s())},
+            )
+        started = time.perf_counter()
+        try:
+            raw = self._client.chat.completions.with_raw_response.create(
+                model=self.model,
+                messages=messages,  # type: ignore[arg-type]
+                response_format=response_format(part, count),  # type: ignore[arg-type]
+                max_tokens=self._settings.AZURE_OPENAI_MAX_TOKENS,
+                temperature=0.8,
+            )
+        except openai.APIError as exc:
+            call = _replace(call, started, retries=self._settings.AZURE_OPENAI_MAX_RETRIES)
+            failure = _map_api_error(exc, call)
+            if failure.code in _AVAILABILITY_FAILURES:
+                self._breaker.record_failure()
+            else:
+                self._breaker.record_success()
+            raise failure from exc
+        self._breaker.record_success()
+        try:
+            completion = raw.parse()
+        except (ValueError, openai.APIResponseValidationError) as exc:
+            unreadable = _replace(call, started, retries=raw.retries_taken, output_valid=False)
+            raise UpstreamFailure(
+                502, "upstream_invalid_response", "the model's reply was not JSON", unreadable
+            ) from exc
+        choice = completion.choices[0]
+        usage = completion.usage
+        call = _replace(
+            call,
+            started,
+            retries=raw.retries_taken,
+            finish_reason=choice.finish_reason,
+            content_filter=_filter_verdict(choice.finish_reason, choice.model_extra or {}),
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            output_text=choice.message.content,
+        )
+        return _interpret(call, part, count)
+
+
+_AVAILABILITY_FAILURES = {"upstream_timeout", "upstream_error", "upstream_rate_limited"}
+
+
+def _replace(call: CallRecord, started: float, **changes: Any) -> CallRecord:
+    latency_ms = round((time.perf_counter() - started) * 1000, 2)
+    return replace(call, upstream_latency_ms=latency_ms, **changes)
+
+
+def _map_api_error(exc: openai.APIError, call: CallRecord) -> UpstreamFailure:
+    """DESIGN §3's mapping from what the SDK raised (after its retries) to the client's error."""
+    if isinstance(exc, openai.APITimeoutError):
+        return UpstreamFailure(504, "upstream_timeout", "the model did not answer in time", call)
+    if isinstance(exc, openai.APIConnectionError):
+        return UpstreamFailure(502, "upstream_error", "the model could not be reached", call)
+    if isinstance(exc, openai.RateLimitError):
+        retry_after = exc.response.headers.get("retry-after", "")
+        headers = {"Retry-After": retry_after if retry_after.isdigit() else "10"}
+        return UpstreamFailure(
+            503, "upstream_rate_limited", "the model is throttling requests", call, headers=headers
+        )
+    if isinstance(exc, openai.BadRequestError) and exc.code == "content_filter":
+        filtered = replace(call, content_filter="filtered", finish_reason="content_filter")
+        return UpstreamFailure(
+            422, "content_filtered", "the topic was refused by the content filter", filtered
+        )
+    return UpstreamFailure(502, "upstream_error", "the model returned an error", call)
+
+
+def _filter_verdict(finish_reason: str | None, extra: dict[str, Any]) -> str | None:
+    """`filtered`, `passed`, or None when Azure sent no content-filter results."""
+    results = extra.get("content_filter_results")
+    if finish_reason == "content_filter":
+        return "filtered"
+    if not isinstance(results, dict):
+        return None
+    flagged = any(isinstance(v, dict) and v.get("filtered") for v in results.values())
+    return "filtered" if flagged else "passed"
+
+
+def _interpret(call: CallRecord, part: int, count: int) -> Generation:
+    """Turn a completed call into a Generation, or the matching UpstreamFailure."""
+    if call.finish_reason == "content_filter":
+        raise UpstreamFailure(
+            422, "content_filtered", "the reply was withheld by the content filter", call
+        )
+    text = call.output_text or ""
+    try:
+        if part == 2:
+            question, prompts, explain = parse_cue_card(text)
+            return Generation([question], replace(call, output_valid=True), prompts, explain)
+        return Generation(parse_questions(text, count), replace(call, output_valid=True))
+    except FormatError as exc:
+        invalid = replace(call, output_valid=False)
+        raise UpstreamFailure(
+            502, "upstream_invalid_response", f"the model's reply was unusable: {exc}", invalid
+        ) from exc

@@ -1,0 +1,68 @@
+"""What a question provider returns, and how it fails."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ..errors import ApiError
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """What one provider call did: the raw material of audit records and metrics."""
+
+    provider: str
+    model: str
+    part: int
+    topic: str
+    prompt_version: str
+    messages_sha256: str
+    api_version: str | None = None
+    upstream_latency_ms: float | None = None
+    retries: int = 0
+    finish_reason: str | None = None
+    content_filter: str | None = None
+    output_valid: bool | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    output_text: str | None = None
+
+
+@dataclass(frozen=True)
+class Generation:
+    """Questions for one IELTS part: one cue card for Part 2, `count` questions otherwise."""
+
+    questions: list[str]
+    call: CallRecord
+    prompts: list[str] = field(default_factory=list)
+    explain: str | None = None
+
+
+class UpstreamFailure(ApiError):
+    """A provider call that failed; carries its CallRecord so the failure is audited."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        call: CallRecord,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status, code, message, headers=headers)
+        self.call = call
+
+
+class QuestionProvider(Protocol):
+    name: str
+    model: str
+
+    def generate(self, topic: str, part: int, count: int = 1) -> Generation:
+        """Questions for `part` on `topic`; raises UpstreamFailure."""
+        ...
+
+    def readiness_problem(self) -> str | None:
+        """None when usable, else why not (for /readyz)."""
+        ...

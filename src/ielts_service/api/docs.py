@@ -1,0 +1,38 @@
+"""GET /openapi.json (generated from the pydantic models) and GET /docs (Swagger UI, offline)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, send_from_directory
+from swagger_ui_bundle import swagger_ui_path
+
+from ..openapi import build_spec
+
+bp = Blueprint("docs", __name__)
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>ielts-question-service API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+<body><div id="ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script>
+</body></html>"""
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3.1 document."""
+    spec = current_app.extensions.get("openapi_spec")
+    if spec is None:
+        spec = current_app.extensions["openapi_spec"] = build_spec(current_app)
+    return jsonify(spec)
+
+
+@bp.get("/docs")
+def docs() -> Response:
+    """A Swagger UI page served entirely by this service (no CDN)."""
+    return Response(_PAGE, mimetype="text/html")
+
+
+@bp.get("/docs/assets/<path:filename>")
+def docs_assets(filename: str) -> Response:
+    return send_from_directory(str(swagger_ui_path), filename, max_age=86400)

@@ -1,0 +1,35 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from .. import db, limits
+from ..errors import error_response
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """The process is alive."""
+    return jsonify({"status": "success", "data": {"alive": True}})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """200 when the database (keys, audit), the rate-limit store and the provider are usable."""
+    checks = {
+        "database": db.readiness_problem(),
+        "ratelimit_store": limits.readiness_problem(),
+        "draining": "shutting down" if current_app.extensions.get("draining") else None,
+    }
+    failed = [{"field": name, "message": problem} for name, problem in checks.items() if problem]
+    if failed:
+        names = ", ".join(item["field"] for item in failed)
+        return error_response(503, "not_ready", f"not ready: {names}", details=failed)
+    provider = current_app.extensions["question_provider"]
+    return jsonify(
+        {"status": "success", "data": {"database": "ok", "ratelimit_store": "ok",
+                                       "provider": provider.name}}
+    )

@@ -1,0 +1,39 @@
+"""POST /v1/questions (and /generate-question for older clients): one IELTS question."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from ..ai import get_provider
+from ..auth import require_scope
+from ..generation import generate_one
+from ..limits import per_key_limits
+from ..schemas import Question, QuestionRequest, Usage
+from ..validation import parse_body
+from . import success
+
+bp = Blueprint("questions", __name__)
+
+
+@bp.post("/v1/questions")
+@bp.post("/generate-question")
+@require_scope("questions:generate")
+@per_key_limits
+def create_question() -> Response:
+    """Generate one question: a Part 2 cue card, or a Part 1 or Part 3 question."""
+    body = parse_body(QuestionRequest)
+    provider = get_provider()
+    generation = generate_one(provider, body.topic, body.part)
+    call = generation.call
+    return success(
+        Question(
+            part=body.part,
+            topic=body.topic,
+            question=generation.questions[0],
+            prompts=generation.prompts,
+            explain=generation.explain,
+            provider=provider.name,
+            model=provider.model,
+            usage=Usage(prompt_tokens=call.prompt_tokens, completion_tokens=call.completion_tokens),
+        )
+    )

@@ -1,0 +1,52 @@
+"""POST /v1/speaking-tests: a full mock test, its three parts generated concurrently."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Blueprint, Response
+
+from ..ai import get_provider
+from ..ai.types import Generation, UpstreamFailure
+from ..auth import require_scope
+from ..generation import call_provider, charge_tokens, commit_audit, request_context
+from ..limits import per_key_limits
+from ..schemas import CueCard, SpeakingTest, SpeakingTestRequest, Usage
+from ..validation import parse_body
+from . import success
+
+bp = Blueprint("speaking_tests", __name__)
+
+
+@bp.post("/v1/speaking-tests")
+@require_scope("questions:generate")
+@per_key_limits
+def create_speaking_test() -> Response:
+    """Generate Part 1, 2 and 3 at once; all or nothing."""
+    body = parse_body(SpeakingTestRequest)
+    ctx, provider = request_context(), get_provider()
+    jobs = [(1, body.part1_count), (2, 1), (3, body.part3_count)]
+    # One short-lived pool per request: three calls in flight, bounded, nothing shared.
+    with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="speaking-test") as pool:
+        results = list(pool.map(lambda job: call_provider(provider, body.topic, *job), jobs))
+    failures = [result for result in results if isinstance(result, UpstreamFailure)]
+    commit_audit(ctx, results, failures[0].status if failures else 200)
+    if failures:
+        raise failures[0]
+    part1, part2, part3 = (result for result in results if isinstance(result, Generation))
+    charge_tokens([part1, part2, part3])
+    return success(
+        SpeakingTest(
+            topic=body.topic,
+            part1=part1.questions,
+            part2=CueCard(question=part2.questions[0], prompts=part2.prompts,
+                          explain=part2.explain),
+            part3=part3.questions,
+            provider=provider.name,
+            model=provider.model,
+            usage=Usage(
+                prompt_tokens=sum(r.call.prompt_tokens for r in (part1, part2, part3)),
+                completion_tokens=sum(r.call.completion_tokens for r in (part1, part2, part3)),
+            ),
+        )
+    )

@@ -1,0 +1,79 @@
+"""The tamper-evident audit trail of every provider call (DESIGN §4)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from .. import metrics
+from ..db import get_engine
+from ..errors import ApiError
+from . import store
+from .chain import jsonable
+
+if TYPE_CHECKING:
+    from ..ai.types import CallRecord
+    from ..generation import RequestContext
+
+audit_log = logging.getLogger("ielts_service.audit")
+
+
+def build_record(ctx: RequestContext, call: CallRecord, *, outcome: str, status: int) -> dict[str, Any]:
+    """The fields of one audit record (id, time and chain fields are added on append)."""
+    settings = current_app.config["SETTINGS"]
+    return {
+        "request_id": ctx.request_id,
+        "key_id": ctx.key_id,
+        "client_ip": ctx.client_ip,
+        "route": ctx.route,
+        "part": call.part,
+        "topic": call.topic,
+        "provider": call.provider,
+        "model": call.model,
+        "api_version": call.api_version,
+        "outcome": outcome,
+        "status": status,
+        "latency_ms": round((time.perf_counter() - ctx.started) * 1000, 2),
+        "upstream_latency_ms": call.upstream_latency_ms,
+        "prompt_tokens": call.prompt_tokens,
+        "completion_tokens": call.completion_tokens,
+        "retries": call.retries,
+        "finish_reason": call.finish_reason,
+        "content_filter": call.content_filter,
+        "output_valid": call.output_valid,
+        "prompt_version": call.prompt_version,
+        "messages_sha256": call.messages_sha256,
+        **store.content_fields(call.output_text, settings.AUDIT_STORE_CONTENT),
+    }
+
+
+def append(records: list[dict[str, Any]]) -> None:
+    """Commit the records, or raise 503 `audit_unavailable` (the event still reaches the logs,
+    the metrics and, through the error log line, Sentry)."""
+    started = time.perf_counter()
+    try:
+        stored = store.append(get_engine(), records)
+    except sa.exc.SQLAlchemyError as exc:
+        metrics.AUDIT_WRITES.labels(outcome="failure").inc()
+        for record in records:
+            audit_log.error(
+                "audit record could not be committed",
+                extra={"audit": jsonable(record), "error_type": type(exc).__name__},
+            )
+        raise ApiError(
+            503, "audit_unavailable", "the audit store is unavailable; nothing was returned"
+        ) from exc
+    metrics.AUDIT_WRITES.labels(outcome="success").inc(len(stored))
+    metrics.AUDIT_WRITE_LATENCY.observe(time.perf_counter() - started)
+    for row in stored:
+        audit_log.info("audit record", extra={"audit": jsonable(row)})
+
+
+def init_app(app: Flask) -> None:
+    from .cli import audit_cli
+
+    app.cli.add_command(audit_cli)

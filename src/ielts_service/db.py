@@ -1,0 +1,112 @@
+"""The database engine (SQLite by default, PostgreSQL in production) and its migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy.engine import Engine
+
+from .config import Settings
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def build_engine(settings: Settings) -> Engine:
+    """A pooled engine; every thread checks out its own connection."""
+    url = sa.make_url(settings.DATABASE_URL)
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    return sa.create_engine(
+        url,
+        pool_size=settings.DATABASE_POOL_SIZE,
+        max_overflow=settings.DATABASE_MAX_OVERFLOW,
+        pool_pre_ping=True,
+        pool_timeout=settings.DATABASE_CONNECT_TIMEOUT_S,
+        connect_args={"connect_timeout": settings.DATABASE_CONNECT_TIMEOUT_S},
+    )
+
+
+def _sqlite_engine(url: sa.URL) -> Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @sa.event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin (and how).
+        dbapi_connection.isolation_level = None
+        for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=NORMAL"):
+            dbapi_connection.execute(f"PRAGMA {pragma}")
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        mode = "IMMEDIATE" if connection.get_execution_options().get("sqlite_immediate") else ""
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def get_engine_of(app: Flask) -> Engine:
+    engine: Engine = app.extensions["db_engine"]
+    return engine
+
+
+def get_engine() -> Engine:
+    return get_engine_of(current_app)
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations up to `revision`."""
+    command.upgrade(alembic_config(engine), revision)
+
+
+db_cli = AppGroup("db", help="Database schema migrations.")
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def upgrade_command(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    upgrade(get_engine(), revision)
+    click.echo(f"database upgraded to {revision}", err=True)
+
+
+@db_cli.command("current")
+def current_command() -> None:
+    """Print the revision the database is at."""
+    with get_engine().connect() as conn:
+        from alembic.runtime.migration import MigrationContext
+
+        click.echo(MigrationContext.configure(conn).get_current_revision() or "none")
+
+
+def readiness_problem() -> str | None:
+    """None when the database answers, else the reason."""
+    try:
+        with get_engine().connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError as exc:
+        return f"database unreachable: {type(exc.orig or exc).__name__}"
+    return None
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    engine = build_engine(settings)
+    app.extensions["db_engine"] = engine
+    app.cli.add_command(db_cli)
+    if settings.auto_migrate:
+        upgrade(engine)

@@ -1,0 +1,97 @@
+"""One JSON error envelope for every failure, on every path."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+# Plain HTTP errors raised by Flask/werkzeug, mapped to the API's codes.
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+
+class ApiError(Exception):
+    """An error the client should see, with its status, machine code and message."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        details: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    details: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Build the error envelope; the only place that does."""
+    body: dict[str, Any] = {
+        "status": "error",
+        "code": code,
+        "message": message,
+        "request_id": g.get("request_id"),
+    }
+    if details is not None:
+        body["details"] = details
+    response = jsonify(body)
+    response.status_code = status
+    response.headers.update(headers or {})
+    g.error_code = code
+    if "Retry-After" in response.headers:
+        g.retry_after = response.headers["Retry-After"]
+    return response
+
+
+def _handle_api_error(exc: ApiError) -> Response:
+    return error_response(
+        exc.status, exc.code, exc.message, details=exc.details, headers=exc.headers
+    )
+
+
+def _handle_http_exception(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    headers = {k: v for k, v in exc.get_headers() if k.lower() in ("allow", "retry-after")}
+    message = (exc.description or exc.name) if status != 500 else "internal server error"
+    return error_response(status, HTTP_CODES.get(status, "http_error"), message, headers=headers)
+
+
+def _handle_unexpected(exc: Exception) -> Response:
+    log.exception("unhandled exception", extra={"error_type": type(exc).__name__})
+    return error_response(500, "internal_error", "internal server error")
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(ApiError, _handle_api_error)
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(Exception, _handle_unexpected)

@@ -1,0 +1,106 @@
+"""One provider call as the service makes it: measured, audited, then handed to the view."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from flask import g, request
+
+from . import audit, metrics
+from .ai import QuestionProvider
+from .ai.types import CallRecord, Generation, UpstreamFailure
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What the audit trail needs of the request, captured once so worker threads can use it."""
+
+    request_id: str
+    key_id: str | None
+    client_ip: str | None
+    route: str
+    started: float
+
+
+def request_context() -> RequestContext:
+    key = g.get("api_key")
+    rule = request.url_rule.rule if request.url_rule else request.path
+    return RequestContext(
+        request_id=g.request_id,
+        key_id=key.id if key else None,
+        client_ip=request.remote_addr,
+        route=rule,
+        started=g.get("request_started", time.perf_counter()),
+    )
+
+
+def call_provider(
+    provider: QuestionProvider, topic: str, part: int, count: int = 1
+) -> Generation | UpstreamFailure:
+    """Call the provider once and record its metrics; a failure is returned, not raised."""
+    started = time.perf_counter()
+    try:
+        generation = provider.generate(topic, part, count)
+    except UpstreamFailure as failure:
+        _observe(failure.call, failure.code, time.perf_counter() - started)
+        return failure
+    _observe(generation.call, "success", time.perf_counter() - started)
+    return generation
+
+
+def commit_audit(
+    ctx: RequestContext, results: list[Generation | UpstreamFailure], status: int
+) -> None:
+    """Append one audit record per call; raises ApiError 503 when the store cannot commit."""
+    records = [
+        audit.build_record(
+            ctx,
+            result.call,
+            outcome="success" if isinstance(result, Generation) else result.code,
+            status=status,
+        )
+        for result in results
+    ]
+    audit.append(records)
+
+
+def generate_one(provider: QuestionProvider, topic: str, part: int) -> Generation:
+    """A single question: call, audit, then return it (or raise the mapped failure)."""
+    ctx = request_context()
+    result = call_provider(provider, topic, part)
+    status = 200 if isinstance(result, Generation) else result.status
+    commit_audit(ctx, [result], status)
+    if isinstance(result, UpstreamFailure):
+        raise result
+    charge_tokens([result])
+    return result
+
+
+def charge_tokens(generations: list[Generation]) -> None:
+    """Tokens the answer used, charged to the key's daily budget after the response."""
+    g.tokens_used = sum(gen.call.prompt_tokens + gen.call.completion_tokens for gen in generations)
+
+
+def _observe(call: CallRecord, outcome: str, seconds: float) -> None:
+    labels = {"provider": call.provider, "model": call.model}
+    metrics.AI_REQUESTS.labels(**labels, part=str(call.part), outcome=outcome).inc()
+    metrics.AI_LATENCY.labels(**labels, part=str(call.part)).observe(seconds)
+    if call.retries:
+        metrics.AI_RETRIES.labels(**labels).inc(call.retries)
+    for kind, count in (("prompt", call.prompt_tokens), ("completion", call.completion_tokens)):
+        if count:
+            metrics.AI_TOKENS.labels(**labels, type=kind).inc(count)
+    reason = _rejection_reason(call, outcome)
+    if reason:
+        metrics.AI_OUTPUT_REJECTED.labels(provider=call.provider, reason=reason).inc()
+
+
+def _rejection_reason(call: CallRecord, outcome: str) -> str | None:
+    if outcome == "content_filtered":
+        return "content_filter"
+    if call.finish_reason == "length":
+        return "length"
+    if call.output_valid is False:
+        return "invalid_format"
+    return None

@@ -1,0 +1,112 @@
+"""`flask keys …`: create, list, revoke and rotate API keys."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from limits import parse_many
+
+from . import keys
+from .db import get_engine
+
+keys_cli = AppGroup("keys", help="Manage API keys (secrets are shown once, at creation).")
+
+_DURATION = re.compile(r"(\d+)([smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'90d', '12h', '30m', '2w' → timedelta."""
+    match = _DURATION.fullmatch(text.strip())
+    if not match:
+        raise click.BadParameter(f"{text!r} is not a duration such as 30d, 12h or 15m")
+    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+def _rate_limit(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise click.BadParameter(f"{value!r} is not a rate limit such as 120/minute") from None
+    return value
+
+
+def _emit(as_json: bool, payload: dict[str, object], text: str) -> None:
+    click.echo(json.dumps(payload) if as_json else text)
+
+
+@keys_cli.command("create")
+@click.argument("name")
+@click.option("--scopes", default="questions:generate", show_default=True,
+              help=f"Comma-separated, among: {', '.join(keys.SCOPES)}.")
+@click.option("--expires-in", help="Lifetime such as 30d or 12h; default: never expires.")
+@click.option("--rate-limit", callback=_rate_limit, help="Overrides RATE_LIMIT_DEFAULT.")
+@click.option("--token-budget", type=click.IntRange(min=1), help="Daily token budget.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def create_command(
+    name: str, scopes: str, expires_in: str | None, rate_limit: str | None,
+    token_budget: int | None, as_json: bool,
+) -> None:
+    """Create a key NAME and print it once."""
+    try:
+        key, secret = keys.create_key(
+            get_engine(),
+            name=name,
+            scopes=[s.strip() for s in scopes.split(",") if s.strip()],
+            expires_in=parse_duration(expires_in) if expires_in else None,
+            rate_limit=rate_limit,
+            token_budget=token_budget,
+        )
+    except keys.KeyOperationError as exc:
+        raise click.ClickException(str(exc)) from None
+    _emit(as_json, {"id": key.id, "name": key.name, "key": secret},
+          f"created key {key.name} ({key.prefix}); store it now, it is not shown again:\n{secret}")
+
+
+@keys_cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def list_command(as_json: bool) -> None:
+    """List keys (never their secrets)."""
+    rows = [key.public() for key in keys.list_keys(get_engine())]
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for row in rows:
+        state = "revoked" if row["revoked_at"] else "active"
+        click.echo(f"{row['name']:<24} {row['prefix']:<16} {state:<8} "
+                   f"scopes={','.join(row['scopes'])} expires={row['expires_at'] or 'never'} "
+                   f"last_used={row['last_used_at'] or 'never'}")
+
+
+@keys_cli.command("revoke")
+@click.argument("name")
+def revoke_command(name: str) -> None:
+    """Revoke key NAME on every worker and replica (within the key cache TTL)."""
+    try:
+        key = keys.revoke_key(get_engine(), name)
+    except keys.KeyOperationError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"revoked key {key.name} ({key.prefix})")
+
+
+@keys_cli.command("rotate")
+@click.argument("name")
+@click.option("--grace", help="How long the old secret keeps working; default KEY_ROTATION_GRACE_S.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def rotate_command(name: str, grace: str | None, as_json: bool) -> None:
+    """Give key NAME a new secret, printed once; the old one works for the grace period."""
+    settings = current_app.config["SETTINGS"]
+    period = parse_duration(grace) if grace else timedelta(seconds=settings.KEY_ROTATION_GRACE_S)
+    try:
+        key, secret = keys.rotate_key(get_engine(), name, period)
+    except keys.KeyOperationError as exc:
+        raise click.ClickException(str(exc)) from None
+    _emit(as_json, {"id": key.id, "name": key.name, "key": secret},
+          f"rotated key {key.name} ({key.prefix}); the old secret works until "
+          f"{key.previous_valid_until:%Y-%m-%d %H:%M UTC}. New key, shown once:\n{secret}")

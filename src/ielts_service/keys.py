@@ -1,0 +1,240 @@
+"""API keys: random secrets stored only as SHA-256 hashes, identified by id, name and prefix.
+
+A key reads `iq_<id>_<secret>`: the id (48 bits, public) finds the row, the secret (256 bits)
+is checked against the stored hash in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from .tables import api_keys
+
+SCOPES = ("questions:generate", "audit:read", "admin")
+KEY_PATTERN = re.compile(r"iq_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
+# Compared against when a key id is unknown, so a miss costs what a hit costs.
+_DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
+_LAST_USED_EVERY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A stored key, without its secret."""
+
+    id: str
+    name: str
+    scopes: frozenset[str]
+    rate_limit: str | None
+    token_budget: int | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    secret_hash: str
+    previous_secret_hash: str | None
+    previous_valid_until: datetime | None
+
+    @property
+    def prefix(self) -> str:
+        return f"iq_{self.id}"
+
+    def public(self) -> dict[str, object]:
+        """Everything about the key that may be shown: never the secret or its hash."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "prefix": self.prefix,
+            "scopes": sorted(self.scopes),
+            "rate_limit": self.rate_limit,
+            "token_budget": self.token_budget,
+            "created_at": _iso(self.created_at),
+            "expires_at": _iso(self.expires_at),
+            "revoked_at": _iso(self.revoked_at),
+            "last_used_at": _iso(self.last_used_at),
+        }
+
+
+class KeyOperationError(Exception):
+    """A key operation that cannot be done (unknown name, duplicate, bad scope)."""
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_key(
+    engine: Engine,
+    *,
+    name: str,
+    scopes: list[str],
+    expires_in: timedelta | None = None,
+    rate_limit: str | None = None,
+    token_budget: int | None = None,
+) -> tuple[ApiKey, str]:
+    """Store a new key; returns it with the full key string, which is shown once."""
+    unknown = set(scopes) - set(SCOPES)
+    if unknown or not scopes:
+        raise KeyOperationError(f"scopes must be among {', '.join(SCOPES)}; got {', '.join(scopes)}")
+    key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    created = now()
+    row = {
+        "id": key_id,
+        "name": name,
+        "secret_hash": hash_secret(secret),
+        "scopes": ",".join(sorted(set(scopes))),
+        "rate_limit": rate_limit,
+        "token_budget": token_budget,
+        "created_at": created,
+        "expires_at": created + expires_in if expires_in else None,
+    }
+    try:
+        with engine.begin() as conn:
+            conn.execute(api_keys.insert().values(row))
+    except sa.exc.IntegrityError:
+        raise KeyOperationError(f"a key named {name!r} already exists") from None
+    return get_by_name(engine, name), f"iq_{key_id}_{secret}"
+
+
+def list_keys(engine: Engine) -> list[ApiKey]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(api_keys).order_by(api_keys.c.created_at)).mappings()
+        return [_from_row(row) for row in rows]
+
+
+def get_by_name(engine: Engine, name: str) -> ApiKey:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(api_keys).where(api_keys.c.name == name)).mappings().first()
+    if row is None:
+        raise KeyOperationError(f"no key named {name!r}")
+    return _from_row(row)
+
+
+def revoke_key(engine: Engine, name: str) -> ApiKey:
+    key = get_by_name(engine, name)
+    with engine.begin() as conn:
+        conn.execute(api_keys.update().where(api_keys.c.id == key.id).values(revoked_at=now()))
+    return get_by_name(engine, name)
+
+
+def rotate_key(engine: Engine, name: str, grace: timedelta) -> tuple[ApiKey, str]:
+    """Give the key a new secret; the old one keeps working for `grace`."""
+    key = get_by_name(engine, name)
+    if key.revoked_at:
+        raise KeyOperationError(f"key {name!r} is revoked")
+    secret = secrets.token_urlsafe(32)
+    with engine.begin() as conn:
+        conn.execute(
+            api_keys.update()
+            .where(api_keys.c.id == key.id)
+            .values(
+                secret_hash=hash_secret(secret),
+                previous_secret_hash=key.secret_hash,
+                previous_valid_until=now() + grace,
+            )
+        )
+    return get_by_name(engine, name), f"iq_{key.id}_{secret}"
+
+
+def has_keys(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(api_keys)).scalar_one() > 0
+
+
+class KeyStore:
+    """Looks keys up by id with a short cache, so a revocation takes effect within its TTL."""
+
+    def __init__(self, engine: Engine, ttl_s: float) -> None:
+        self._engine = engine
+        self._ttl_s = ttl_s
+        self._cache: dict[str, tuple[float, ApiKey | None]] = {}
+        self._lock = threading.Lock()
+
+    def verify(self, presented: str) -> tuple[ApiKey | None, str]:
+        """(key, "ok") for a usable key, else (key or None, the reason it is refused)."""
+        match = KEY_PATTERN.fullmatch(presented)
+        if not match:
+            return None, "malformed"
+        key_id, secret = match.groups()
+        key = self._lookup(key_id)
+        offered = hash_secret(secret)
+        current = hmac.compare_digest(offered, key.secret_hash if key else _DUMMY_HASH)
+        previous = bool(
+            key
+            and key.previous_secret_hash
+            and key.previous_valid_until
+            and key.previous_valid_until > now()
+            and hmac.compare_digest(offered, key.previous_secret_hash)
+        )
+        if key is None or not (current or previous):
+            return None, "unknown"
+        if key.revoked_at:
+            return key, "revoked"
+        if key.expires_at and key.expires_at <= now():
+            return key, "expired"
+        self._touch(key)
+        return key, "ok"
+
+    def _lookup(self, key_id: str) -> ApiKey | None:
+        cached = self._cache.get(key_id)
+        if cached and time.monotonic() - cached[0] < self._ttl_s:
+            return cached[1]
+        with self._engine.connect() as conn:
+            row = conn.execute(sa.select(api_keys).where(api_keys.c.id == key_id)).mappings().first()
+        key = _from_row(row) if row else None
+        with self._lock:
+            self._cache[key_id] = (time.monotonic(), key)
+        return key
+
+    def _touch(self, key: ApiKey) -> None:
+        """Record last use, at most once a minute per key (not a write per request)."""
+        stamp = now()
+        if key.last_used_at and stamp - key.last_used_at < _LAST_USED_EVERY:
+            return
+        with self._engine.begin() as conn:
+            conn.execute(
+                api_keys.update().where(api_keys.c.id == key.id).values(last_used_at=stamp)
+            )
+        with self._lock:
+            self._cache.pop(key.id, None)
+
+
+def _from_row(row: sa.RowMapping) -> ApiKey:
+    return ApiKey(
+        id=row["id"],
+        name=row["name"],
+        scopes=frozenset(row["scopes"].split(",")),
+        rate_limit=row["rate_limit"],
+        token_budget=row["token_budget"],
+        created_at=_utc(row["created_at"]),
+        expires_at=_utc(row["expires_at"]),
+        revoked_at=_utc(row["revoked_at"]),
+        last_used_at=_utc(row["last_used_at"]),
+        secret_hash=row["secret_hash"],
+        previous_secret_hash=row["previous_secret_hash"],
+        previous_valid_until=_utc(row["previous_valid_until"]),
+    )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; everything stored is UTC."""
+    if value is None or value.tzinfo:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None

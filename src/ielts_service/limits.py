@@ -1,0 +1,172 @@
+"""Rate limits and token budgets (flask-limiter): per client IP before auth, per key, per day.
+
+Order within a protected request: the per-IP limit for unauthenticated traffic is tested
+before any key lookup and charged only when the key is refused; then the key's request
+limit and its daily token budget (decorators evaluated after auth).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, Response, current_app, g, request
+from flask_limiter import Limiter, RateLimitExceeded
+from limits import RateLimitItem, parse_many
+
+from . import metrics
+from .config import Settings
+from .errors import ApiError, error_response
+
+ViewT = TypeVar("ViewT", bound=Callable[..., Any])
+
+TOKEN_BUDGET_SCOPE = "token-budget"
+PER_KEY_SCOPE = "per-key"
+UNAUTHENTICATED_SCOPE = "unauthenticated"
+
+log = logging.getLogger(__name__)
+
+
+def _client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _key_id() -> str:
+    key = g.get("api_key")
+    return key.id if key else ""
+
+
+limiter = Limiter(
+    key_func=_client_ip,
+    headers_enabled=True,
+    swallow_errors=True,
+    in_memory_fallback_enabled=True,
+    strategy="fixed-window",
+)
+
+
+def _unauthenticated_limits() -> list[RateLimitItem]:
+    return parse_many(current_app.config["SETTINGS"].RATE_LIMIT_UNAUTHENTICATED)
+
+
+def refuse_if_ip_exhausted() -> None:
+    """429 before any key lookup when this client IP has spent its unauthenticated allowance."""
+    for item in _unauthenticated_limits():
+        try:
+            allowed = limiter.limiter.test(item, UNAUTHENTICATED_SCOPE, _client_ip())
+            stats = None if allowed else limiter.limiter.get_window_stats(
+                item, UNAUTHENTICATED_SCOPE, _client_ip()
+            )
+        except Exception:  # the store failing must not lock clients out: limiter falls back
+            log.debug("unauthenticated limit not checked: rate-limit store error")
+            return
+        if stats is not None:
+            metrics.RATE_LIMIT_REJECTIONS.labels(limit="unauthenticated").inc()
+            retry_after = max(1, int(stats.reset_time - time.time()))
+            raise ApiError(429, "rate_limited", f"too many unauthenticated requests: {item}",
+                           headers={"Retry-After": str(retry_after),
+                                    "X-RateLimit-Limit": str(item.amount),
+                                    "X-RateLimit-Remaining": "0",
+                                    "X-RateLimit-Reset": str(int(stats.reset_time))})
+
+
+def charge_refused_credentials() -> None:
+    """Count a refused key against the client IP's unauthenticated allowance."""
+    for item in _unauthenticated_limits():
+        try:
+            limiter.limiter.hit(item, UNAUTHENTICATED_SCOPE, _client_ip())
+        except Exception:
+            log.debug("refused credentials not counted: rate-limit store error")
+            return
+
+
+def _key_request_limit() -> str:
+    key = g.get("api_key")
+    return (key.rate_limit if key and key.rate_limit else None) or current_app.config[
+        "SETTINGS"
+    ].RATE_LIMIT_DEFAULT
+
+
+def _key_token_budget() -> str:
+    key = g.get("api_key")
+    budget = (key.token_budget if key else None) or current_app.config["SETTINGS"].TOKEN_BUDGET_DAILY
+    return f"{budget}/day"
+
+
+def _tokens_used() -> int:
+    # Before the view (the test) this is 1: refused once usage has reached the budget.
+    # After it, the tokens the answer really used.
+    return int(g.get("tokens_used", 1))
+
+
+def per_key_limits(view: ViewT) -> ViewT:
+    """Decorate an authenticated view with its key's request limit and daily token budget."""
+    with_budget = limiter.shared_limit(
+        _key_token_budget,
+        scope=TOKEN_BUDGET_SCOPE,
+        key_func=_key_id,
+        cost=_tokens_used,
+        deduct_when=lambda response: response.status_code == 200,
+        override_defaults=False,
+    )(view)
+    return limiter.shared_limit(
+        _key_request_limit, scope=PER_KEY_SCOPE, key_func=_key_id, override_defaults=False
+    )(with_budget)
+
+
+def _on_exceeded(exc: RateLimitExceeded) -> Response:
+    if exc.limit.scope == TOKEN_BUDGET_SCOPE:
+        metrics.RATE_LIMIT_REJECTIONS.labels(limit="token_budget").inc()
+        return error_response(429, "token_budget_exceeded", "the key's daily token budget is spent")
+    metrics.RATE_LIMIT_REJECTIONS.labels(limit="key").inc()
+    return error_response(429, "rate_limited", f"rate limit exceeded: {exc.description}")
+
+
+def _fix_retry_after(response: Response) -> Response:
+    """flask-limiter sets Retry-After on every response, from its own windows.
+
+    Keep its value on its own 429s, restore the one an error chose (an upstream's, the
+    circuit's), and drop it where it means nothing.
+    """
+    chosen = g.get("retry_after")
+    if chosen is not None:
+        response.headers["Retry-After"] = chosen
+    elif response.status_code != 429:
+        response.headers.pop("Retry-After", None)
+    return response
+
+
+class _FallbackSignal(logging.Handler):
+    """Turns flask-limiter's once-per-outage log lines into the fallback gauge."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "falling back to in-memory storage" in message:
+            metrics.RATE_LIMIT_FALLBACK.set(1)
+        elif "storage recovered" in message:
+            metrics.RATE_LIMIT_FALLBACK.set(0)
+
+
+def readiness_problem() -> str | None:
+    try:
+        if limiter.storage.check():
+            return None
+    except Exception as exc:  # any storage error means "not usable"
+        return f"rate-limit store unreachable: {type(exc).__name__}"
+    return "rate-limit store unreachable"
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    app.config["RATELIMIT_STORAGE_URI"] = settings.RATELIMIT_STORAGE_URI
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_connect_timeout": 1, "socket_timeout": 1}
+    if settings.RATELIMIT_STORAGE_URI.startswith("memory://"):
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {}
+    app.after_request(_fix_retry_after)  # registered first, so it runs after the limiter's
+    limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, _on_exceeded)
+    signal_logger = logging.getLogger("flask-limiter")
+    if not any(isinstance(h, _FallbackSignal) for h in signal_logger.handlers):
+        signal_logger.addHandler(_FallbackSignal())
+    metrics.RATE_LIMIT_FALLBACK.set(0)

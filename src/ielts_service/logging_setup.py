@@ -1,0 +1,110 @@
+"""JSON logs (python-json-logger) to a stream and to a size-rotated file shared by workers.
+
+The file handler is concurrent-log-handler's ConcurrentRotatingFileHandler: every worker
+process writes through a lock file beside the log, so rotation neither loses nor interleaves
+lines across processes (the stdlib RotatingFileHandler does both under gunicorn).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+from concurrent_log_handler import ConcurrentRotatingFileHandler
+from pythonjsonlogger.json import JsonFormatter
+
+from .config import Settings
+from .redaction import Redactor
+from .request_id import current_request_id
+
+_RESERVED = ("request_id", "version", "environment")
+
+
+class ContextFilter(logging.Filter):
+    """Adds the request id (None outside a request) and removes secrets, on every handler."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self._redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = current_request_id()
+        record.msg = self._redactor.text(record.getMessage())
+        record.args = None
+        for name, value in list(vars(record).items()):
+            if name not in _STANDARD_ATTRS and isinstance(value, str | dict | list | tuple):
+                setattr(record, name, self._redactor.value(value))
+        return True
+
+
+class _NoWerkzeugAccessLines(logging.Filter):
+    """The service writes its own access line; werkzeug's dev-server one would be a second."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "werkzeug" and record.msg == '"%s" %s %s')
+
+
+class ConsoleFormatter(logging.Formatter):
+    """One readable line: time, level, logger, request id, message, then extra fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        extras = {k: v for k, v in vars(record).items()
+                  if k not in _STANDARD_ATTRS and k not in _RESERVED}
+        line = (f"{self.formatTime(record, '%H:%M:%S')} {record.levelname:<7} {record.name} "
+                f"[{getattr(record, 'request_id', None) or '-'}] {record.getMessage()}")
+        if extras:
+            line += " " + " ".join(f"{k}={v}" for k, v in extras.items())
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+_STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+def build_formatter(settings: Settings, version: str) -> logging.Formatter:
+    if settings.LOG_FORMAT == "console":
+        return ConsoleFormatter()
+    return JsonFormatter(
+        ["message", "levelname", "name", "request_id"],
+        rename_fields={"levelname": "level", "name": "logger"},
+        static_fields={"version": version, "environment": settings.APP_ENV},
+        timestamp=True,
+    )
+
+
+def configure_logging(settings: Settings, version: str) -> None:
+    """Replace the root logger's handlers with the service's stream and file handlers."""
+    formatter = build_formatter(settings, version)
+    context = ContextFilter(Redactor(settings.secret_values()))
+    handlers: list[logging.Handler] = [logging.StreamHandler(_stream())]
+    if settings.LOG_FILE:
+        Path(settings.LOG_FILE).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(
+            ConcurrentRotatingFileHandler(
+                settings.LOG_FILE,
+                maxBytes=settings.LOG_MAX_BYTES,
+                backupCount=settings.LOG_BACKUP_COUNT,
+                encoding="utf-8",
+            )
+        )
+    root = logging.getLogger()
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+        old.close()
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        handler.addFilter(context)
+        handler.addFilter(_NoWerkzeugAccessLines())
+        root.addHandler(handler)
+    root.setLevel(settings.LOG_LEVEL)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _stream() -> object:
+    """stdout for the server; stderr for CLI commands, whose own output owns stdout."""
+    ctx = click.get_current_context(silent=True)
+    return sys.stderr if ctx is not None and ctx.command.name != "run" else sys.stdout

@@ -1,0 +1,143 @@
+"""Request and response models of the HTTP API; the OpenAPI document is generated from them."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Annotated, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+Part = Literal[1, 2, 3]
+Topic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class TopicModel(StrictModel):
+    topic: Topic = Field(description="What the questions are about, 1–200 characters.")
+
+    @field_validator("topic")
+    @classmethod
+    def _no_control_characters(cls, value: str) -> str:
+        if any(unicodedata.category(ch) == "Cc" for ch in value):
+            raise ValueError("must not contain control characters (tabs, newlines, ...)")
+        return value
+
+
+class QuestionRequest(TopicModel):
+    part: Part = Field(default=2, description="IELTS Speaking part: 1, 2 (cue card) or 3.")
+
+    @field_validator("part", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: object) -> object:
+        # JSON true equals 1 in Python; a part is a number, never a boolean.
+        if isinstance(value, bool):
+            raise ValueError("must be 1, 2 or 3")
+        return value
+
+
+class SpeakingTestRequest(TopicModel):
+    part1_count: int = Field(default=3, ge=1, le=5)
+    part3_count: int = Field(default=3, ge=1, le=5)
+
+
+class Usage(StrictModel):
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class CueCard(StrictModel):
+    question: str
+    prompts: list[str]
+    explain: str | None
+
+
+class Question(CueCard):
+    part: Part
+    topic: str
+    provider: str
+    model: str
+    usage: Usage
+
+
+class SpeakingTest(StrictModel):
+    topic: str
+    part1: list[str]
+    part2: CueCard
+    part3: list[str]
+    provider: str
+    model: str
+    usage: Usage
+
+
+class ErrorDetail(StrictModel):
+    field: str
+    message: str
+
+
+class ErrorBody(StrictModel):
+    status: Literal["error"]
+    code: str
+    message: str
+    request_id: str
+    details: list[ErrorDetail] | None = None
+
+
+class AuditQuery(BaseModel):
+    """Query of GET /v1/audit/events (query strings are text, so not strict)."""
+
+    model_config = ConfigDict(extra="forbid")
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
+    key: str | None = Field(default=None, max_length=100)
+    outcome: str | None = Field(default=None, max_length=40)
+    cursor: str | None = Field(default=None, max_length=200)
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class AuditEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seq: int
+    id: str
+    time: str
+    schema_version: int
+    request_id: str
+    key_id: str | None
+    client_ip: str | None
+    route: str
+    part: int
+    topic: str
+    provider: str
+    model: str
+    api_version: str | None
+    outcome: str
+    status: int
+    latency_ms: float
+    upstream_latency_ms: float | None
+    prompt_tokens: int
+    completion_tokens: int
+    retries: int
+    finish_reason: str | None
+    content_filter: str | None
+    output_valid: bool | None
+    prompt_version: str
+    messages_sha256: str
+    content: str | None
+    content_sha256: str | None
+    prev_hash: str
+    hash: str
+
+
+class AuditEventsPage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: list[AuditEvent]
+    next_cursor: str | None
