@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 from flask import Flask, current_app
 
 from ..config import Settings
@@ -30,7 +32,10 @@ def build_provider(settings: Settings) -> QuestionProvider:
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    app.extensions["question_provider"] = build_provider(settings)
+    provider = build_provider(settings)
+    app.extensions["question_provider"] = provider
+    # The client lives as long as the app; close its pooled connections with it.
+    weakref.finalize(app, provider.close)
 
 
 def get_provider() -> QuestionProvider:

@@ -68,6 +68,9 @@ class AzureProvider:
     def breaker(self) -> CircuitBreaker:
         return self._breaker
 
+    def close(self) -> None:
+        self._client.close()
+
     def generate(self, topic: str, part: int, count: int = 1) -> Generation:
         messages = build_messages(topic, part, count)
         call = CallRecord(

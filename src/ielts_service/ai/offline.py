@@ -19,6 +19,9 @@ class OfflineProvider:
     name = "offline"
     model = "offline-topic-bank"
 
+    def close(self) -> None:
+        """Nothing to release."""
+
     def generate(self, topic: str, part: int, count: int = 1) -> Generation:
         started = time.perf_counter()
         seed = int.from_bytes(hashlib.sha256(f"{topic.lower()}|{part}".encode()).digest()[:4])

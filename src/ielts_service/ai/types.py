@@ -63,6 +63,6 @@ class QuestionProvider(Protocol):
         """Questions for `part` on `topic`; raises UpstreamFailure."""
         ...
 
-    def readiness_problem(self) -> str | None:
-        """None when usable, else why not (for /readyz)."""
+    def close(self) -> None:
+        """Release connections (called when the app is discarded)."""
         ...
