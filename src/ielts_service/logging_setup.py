@@ -44,7 +44,7 @@ class _NoWerkzeugAccessLines(logging.Filter):
     """The service writes its own access line; werkzeug's dev-server one would be a second."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.name == "werkzeug" and record.msg == '"%s" %s %s')
+        return not (record.name == "werkzeug" and '"%s" %s %s' in str(record.msg))
 
 
 class ConsoleFormatter(logging.Formatter):
@@ -97,8 +97,8 @@ def configure_logging(settings: Settings, version: str) -> None:
         old.close()
     for handler in handlers:
         handler.setFormatter(formatter)
+        handler.addFilter(_NoWerkzeugAccessLines())  # before the context filter formats msg
         handler.addFilter(context)
-        handler.addFilter(_NoWerkzeugAccessLines())
         root.addHandler(handler)
     root.setLevel(settings.LOG_LEVEL)
     logging.getLogger("alembic").setLevel(logging.WARNING)
