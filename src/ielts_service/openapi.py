@@ -73,8 +73,9 @@ def _operation(
 
 def build_spec(app: Flask) -> dict[str, Any]:
     """The whole document; routes come from the URL map, shapes from the models."""
-    models = [QuestionRequest, Question, SpeakingTestRequest, SpeakingTest, AuditEventsPage,
-              ErrorBody]
+    models: list[type[BaseModel]] = [
+        QuestionRequest, Question, SpeakingTestRequest, SpeakingTest, AuditEventsPage, ErrorBody
+    ]
     _, schemas = models_json_schema(
         [(m, "validation" if m.__name__.endswith("Request") else "serialization") for m in models],
         ref_template=_REF,

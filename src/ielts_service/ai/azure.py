@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import httpx2
 import openai
 from openai import AzureOpenAI
+from openai.types.chat import ChatCompletionMessageParam
+from openai.types.shared_params import ResponseFormatJSONSchema
 
 from ..config import Settings
 from .circuit import CircuitBreaker
@@ -23,7 +25,10 @@ def build_client(settings: Settings) -> AzureOpenAI:
     """The process-wide client: bounded timeouts, SDK retries, a pooled HTTP client."""
     credential: dict[str, Any]
     if settings.AZURE_OPENAI_USE_ENTRA_ID:
-        from azure.identity import DefaultAzureCredential, get_bearer_token_provider
+        from azure.identity import (  # type: ignore[import-not-found]
+            DefaultAzureCredential,
+            get_bearer_token_provider,
+        )
 
         provider = get_bearer_token_provider(DefaultAzureCredential(), ENTRA_SCOPE)
         credential = {"azure_ad_token_provider": provider}
@@ -31,6 +36,7 @@ def build_client(settings: Settings) -> AzureOpenAI:
         assert settings.AZURE_OPENAI_API_KEY is not None
         credential = {"api_key": settings.AZURE_OPENAI_API_KEY.get_secret_value()}
     connections = settings.AZURE_OPENAI_MAX_CONNECTIONS
+    assert settings.AZURE_OPENAI_ENDPOINT is not None
     return AzureOpenAI(
         azure_endpoint=settings.AZURE_OPENAI_ENDPOINT,
         azure_deployment=settings.AZURE_OPENAI_DEPLOYMENT,
@@ -94,13 +100,13 @@ class AzureProvider:
         try:
             raw = self._client.chat.completions.with_raw_response.create(
                 model=self.model,
-                messages=messages,  # type: ignore[arg-type]
-                response_format=response_format(part, count),  # type: ignore[arg-type]
+                messages=cast("list[ChatCompletionMessageParam]", messages),
+                response_format=cast("ResponseFormatJSONSchema", response_format(part, count)),
                 max_tokens=self._settings.AZURE_OPENAI_MAX_TOKENS,
                 temperature=0.8,
             )
         except openai.APIError as exc:
-            call = _replace(call, started, retries=self._settings.AZURE_OPENAI_MAX_RETRIES)
+            call = _replace(call, started, retries=_retries_taken(exc))
             failure = _map_api_error(exc, call)
             if failure.code in _AVAILABILITY_FAILURES:
                 self._breaker.record_failure()
@@ -136,6 +142,11 @@ _AVAILABILITY_FAILURES = {"upstream_timeout", "upstream_error", "upstream_rate_l
 def _replace(call: CallRecord, started: float, **changes: Any) -> CallRecord:
     latency_ms = round((time.perf_counter() - started) * 1000, 2)
     return replace(call, upstream_latency_ms=latency_ms, **changes)
+
+
+def _retries_taken(exc: openai.APIError) -> int:
+    """Retries the SDK made before giving up (it stamps each attempt's request with the count)."""
+    return int(exc.request.headers.get("x-stainless-retry-count", "0"))
 
 
 def _map_api_error(exc: openai.APIError, call: CallRecord) -> UpstreamFailure:

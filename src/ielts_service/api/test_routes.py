@@ -8,6 +8,6 @@ bp = Blueprint("test_routes", __name__)
 
 
 @bp.get("/_test/crash")
-def crash() -> None:
+def crash() -> str:
     """Raise an unhandled exception, to prove the 500 path and Sentry reporting."""
     raise RuntimeError("deliberate failure from the test-only crash route")
