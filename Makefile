@@ -46,5 +46,12 @@ fmt: install-dev
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
+bench: install-dev system-deps         ## every benchmark (~13 min; BENCH_QUICK=1: ~3 min), then the summary and chart
+	$(BIN)/python -m bench.overhead
+	$(BIN)/python -m bench.capacity
+	$(BIN)/python -m bench.fanout
+	$(BIN)/python -m bench.peer
+	$(BIN)/python -m bench.report
+
 clean:
 	rm -rf $(VENV) var build dist .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

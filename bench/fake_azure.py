@@ -88,6 +88,9 @@ def _completion(body: dict[str, Any], content: str | None, finish_reason: str) -
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: without TCP_NODELAY, Nagle holds the body
+    # until the client's delayed ACK (~40 ms on loopback), a delay real Azure does not add.
+    disable_nagle_algorithm = True
     server: FakeAzureServer
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet

@@ -1,0 +1,142 @@
+"""The alternative fan-out, for measurement: asyncio + AsyncAzureOpenAI + asyncio.gather.
+
+Serves the service app with one extra route, POST /bench/speaking-tests-async, identical to
+POST /v1/speaking-tests (auth, limits, validation, audit, metrics, the same parsing and
+error mapping) except that the three parts run as coroutines on a per-request event loop.
+Flask runs each request's async work on a new loop, so a process-wide AsyncAzureOpenAI
+breaks on the second request: the client is created per request, as the SDK requires.
+
+    gunicorn -c deploy/gunicorn.conf.py bench.async_fanout:app
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx2
+import openai
+from flask import Blueprint, Response, current_app
+from openai import AsyncAzureOpenAI
+
+from ielts_service import create_app
+from ielts_service.ai import get_provider
+from ielts_service.ai.azure import _interpret, _map_api_error, _replace
+from ielts_service.ai.prompts import PROMPT_VERSION, build_messages, messages_sha256
+from ielts_service.ai.prompts import response_format as schema_for
+from ielts_service.ai.types import CallRecord, Generation, UpstreamFailure
+from ielts_service.api import success
+from ielts_service.auth import require_scope
+from ielts_service.config import Settings
+from ielts_service.generation import _observe, charge_tokens, commit_audit, request_context
+from ielts_service.limits import per_key_limits
+from ielts_service.schemas import CueCard, SpeakingTest, SpeakingTestRequest, Usage
+from ielts_service.validation import parse_body
+
+bp = Blueprint("bench_async_fanout", __name__)
+
+
+def _client(settings: Settings) -> AsyncAzureOpenAI:
+    assert settings.AZURE_OPENAI_API_KEY is not None
+    return AsyncAzureOpenAI(
+        azure_endpoint=settings.AZURE_OPENAI_ENDPOINT or "",
+        azure_deployment=settings.AZURE_OPENAI_DEPLOYMENT,
+        api_version=settings.AZURE_OPENAI_API_VERSION,
+        api_key=settings.AZURE_OPENAI_API_KEY.get_secret_value(),
+        timeout=httpx2.Timeout(
+            settings.AZURE_OPENAI_TIMEOUT_S, connect=settings.AZURE_OPENAI_CONNECT_TIMEOUT_S
+        ),
+        max_retries=settings.AZURE_OPENAI_MAX_RETRIES,
+    )
+
+
+async def _call(
+    client: AsyncAzureOpenAI, settings: Settings, topic: str, part: int, count: int
+) -> Generation | UpstreamFailure:
+    """One part, as AzureProvider.generate makes it, awaited instead of blocking."""
+    messages = build_messages(topic, part, count)
+    call = CallRecord(
+        provider="azure",
+        model=settings.AZURE_OPENAI_DEPLOYMENT or "",
+        part=part,
+        topic=topic,
+        prompt_version=PROMPT_VERSION,
+        messages_sha256=messages_sha256(messages),
+        api_version=settings.AZURE_OPENAI_API_VERSION,
+    )
+    started = time.perf_counter()
+    try:
+        raw = await client.chat.completions.with_raw_response.create(
+            model=call.model,
+            messages=messages,  # type: ignore[arg-type]
+            response_format=schema_for(part, count),  # type: ignore[arg-type]
+            max_tokens=settings.AZURE_OPENAI_MAX_TOKENS,
+            temperature=0.8,
+        )
+        completion = raw.parse()
+    except openai.APIError as exc:
+        failure = _map_api_error(exc, _replace(call, started))
+        _observe(failure.call, failure.code, time.perf_counter() - started)
+        return failure
+    choice, usage = completion.choices[0], completion.usage
+    call = _replace(
+        call,
+        started,
+        retries=raw.retries_taken,
+        finish_reason=choice.finish_reason,
+        prompt_tokens=usage.prompt_tokens if usage else 0,
+        completion_tokens=usage.completion_tokens if usage else 0,
+        output_text=choice.message.content,
+    )
+    try:
+        generation = _interpret(call, part, count)
+    except UpstreamFailure as failure:
+        _observe(failure.call, failure.code, time.perf_counter() - started)
+        return failure
+    _observe(generation.call, "success", time.perf_counter() - started)
+    return generation
+
+
+async def _all_parts(
+    settings: Settings, topic: str, jobs: list[tuple[int, int]]
+) -> list[Generation | UpstreamFailure]:
+    async with _client(settings) as client:
+        return list(await asyncio.gather(*(_call(client, settings, topic, *job) for job in jobs)))
+
+
+@bp.post("/bench/speaking-tests-async")
+@require_scope("questions:generate")
+@per_key_limits
+def create_speaking_test_async() -> Response:
+    """POST /v1/speaking-tests with the parts gathered on an event loop."""
+    body = parse_body(SpeakingTestRequest)
+    ctx, provider = request_context(), get_provider()
+    jobs = [(1, body.part1_count), (2, 1), (3, body.part3_count)]
+    results = asyncio.run(_all_parts(current_app.config["SETTINGS"], body.topic, jobs))
+    failures = [result for result in results if isinstance(result, UpstreamFailure)]
+    commit_audit(ctx, results, failures[0].status if failures else 200)
+    if failures:
+        raise failures[0]
+    part1, part2, part3 = (result for result in results if isinstance(result, Generation))
+    charge_tokens([part1, part2, part3])
+    calls = [part1.call, part2.call, part3.call]
+    return success(
+        SpeakingTest(
+            topic=body.topic,
+            part1=part1.questions,
+            part2=CueCard(
+                question=part2.questions[0], prompts=part2.prompts, explain=part2.explain
+            ),
+            part3=part3.questions,
+            provider=provider.name,
+            model=provider.model,
+            usage=Usage(
+                prompt_tokens=sum(c.prompt_tokens for c in calls),
+                completion_tokens=sum(c.completion_tokens for c in calls),
+            ),
+        )
+    )
+
+
+app = create_app()
+app.register_blueprint(bp)
