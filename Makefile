@@ -22,10 +22,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed            ## the service and its runtime dependencies
 install-dev: $(VENV)/.installed-dev    ## plus test, lint and benchmark tools
 
-system-deps:                           ## Debian packages the tests use (promtool, amtool, wrk)
+system-deps:                           ## Debian packages the tests use (promtool, amtool, wrk, kubectl)
 	@command -v promtool >/dev/null && command -v amtool >/dev/null && command -v wrk >/dev/null \
+	  && command -v kubectl >/dev/null \
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	       prometheus prometheus-alertmanager wrk >/dev/null; }
+	       prometheus prometheus-alertmanager wrk kubectl >/dev/null; }
 
 run: install                           ## development server on embedded defaults
 	@echo "ielts-question-service: listening on http://127.0.0.1:$(PORT) (docs: /docs)"
@@ -52,6 +53,21 @@ bench: install-dev system-deps         ## every benchmark (~13 min; BENCH_QUICK=
 	$(BIN)/python -m bench.fanout
 	$(BIN)/python -m bench.peer
 	$(BIN)/python -m bench.report
+
+COMPOSE := docker compose -f deploy/docker-compose.yml --env-file deploy/.env
+
+deploy/.env:
+	@echo "deploy/.env is missing: cp deploy/compose.env.example deploy/.env and fill in the secrets" >&2
+	@exit 1
+
+up: deploy/.env                        ## the whole stack on this host (Docker Compose)
+	$(COMPOSE) up --build --detach --wait
+
+down:                                  ## stop the stack (volumes are kept)
+	$(COMPOSE) down
+
+k8s-rules: install-dev                 ## regenerate the PrometheusRule from monitoring/prometheus/rules
+	$(BIN)/python -m scripts.generate_prometheus_rule
 
 clean:
 	rm -rf $(VENV) var build dist .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from pathlib import Path
+from types import FrameType
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -19,6 +22,15 @@ worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 # Longer than the worst upstream call: (timeout × (retries + 1)) plus back-off.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+# On SIGTERM a worker first keeps serving this long with /readyz at 503, so load balancers
+# stop routing to it before it stops accepting; in-flight work then has the rest of
+# graceful_timeout.
+SHUTDOWN_DRAIN_S = float(os.environ.get("SHUTDOWN_DRAIN_S", "0"))
+if not 0 <= SHUTDOWN_DRAIN_S < graceful_timeout:
+    raise SystemExit(
+        f"configuration error: SHUTDOWN_DRAIN_S: must be >= 0 and below "
+        f"GUNICORN_GRACEFUL_TIMEOUT ({graceful_timeout}) (got {SHUTDOWN_DRAIN_S})"
+    )
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 backlog = int(os.environ.get("GUNICORN_BACKLOG", "2048"))
 accesslog = None  # the service writes one JSON access line per request itself
@@ -38,7 +50,8 @@ os.environ.setdefault(
 def on_starting(server):  # type: ignore[no-untyped-def]
     metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(parents=True)
+    # A mounted dir (emptyDir, tmpfs) is emptied but cannot be removed: it still exists here.
+    metrics_dir.mkdir(parents=True, exist_ok=True)
     _migrate_once()
 
 
@@ -53,6 +66,21 @@ def _migrate_once() -> None:
         upgrade(engine)
         engine.dispose()
     os.environ["AUTO_MIGRATE"] = "false"
+
+
+def post_worker_init(worker):  # type: ignore[no-untyped-def]
+    """Make SIGTERM drain: readiness 503 at once, gunicorn's graceful stop after the delay."""
+    graceful_stop = worker.handle_exit
+
+    def drain_then_stop(signum: int, _frame: FrameType | None) -> None:
+        if worker.wsgi.extensions.get("draining"):
+            return  # a repeated SIGTERM does not restart the delay
+        worker.wsgi.extensions["draining"] = True
+        timer = threading.Timer(SHUTDOWN_DRAIN_S, graceful_stop, args=(signum, None))
+        timer.daemon = True
+        timer.start()
+
+    signal.signal(signal.SIGTERM, drain_then_stop)
 
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]

@@ -1,0 +1,192 @@
+"""Real processes for end-to-end tests: gunicorn instances, the flask CLI, Prometheus."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll `check` until it is true; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.1)
+
+
+def http_status(url: str, timeout: float = 5, **request: Any) -> int:
+    """Status code of one request (errors included), or 0 when nothing answered."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, **request), timeout=timeout) as r:
+            status: int = r.status
+            return status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0
+
+
+def post_question(url: str, key: str, topic: str = "a memorable trip") -> int:
+    """POST /v1/questions with KEY; the status code."""
+    return http_status(
+        f"{url}/v1/questions",
+        timeout=30,
+        data=json.dumps({"topic": topic}).encode(),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+
+
+def stop_group(process: subprocess.Popen[Any], timeout: float = 10) -> None:
+    """Stop a process started in its own session, and everything it started."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout)
+
+
+def service_env(workdir: Path, **overrides: str) -> dict[str, str]:
+    """Environment for one service instance, with its own metrics dir, socket and log file."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GUNICORN_")}
+    env.update(
+        {
+            "APP_ENV": "test",
+            "AI_PROVIDER": "offline",
+            "LOG_FILE": str(workdir / "log" / "service.log"),
+            "LOG_LEVEL": "WARNING",
+            "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"),
+            "GUNICORN_CONTROL_SOCKET": str(workdir / "gunicorn.ctl"),
+            "GUNICORN_WORKERS": "2",
+            "GUNICORN_THREADS": "8",
+        }
+    )
+    env.update(overrides)
+    return env
+
+
+def flask_cli(
+    workdir: Path, env: Mapping[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    """Run `flask --app ielts_service ARGS` the way an operator does; fail on a non-zero exit."""
+    # A CLI process serves no metrics: it must not write into the instance's metrics dir.
+    cli_env = {key: value for key, value in env.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
+    result = subprocess.run(
+        [str(BIN / "flask"), "--app", "ielts_service", *args],
+        env=cli_env,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, f"flask {' '.join(args)}: {result.stderr}"
+    return result
+
+
+@dataclass
+class Gunicorn:
+    """One service instance: a gunicorn master with its workers."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def terminate(self) -> None:
+        """SIGTERM the master, as an orchestrator does."""
+        self.process.send_signal(signal.SIGTERM)
+
+
+def start_gunicorn(workdir: Path, env: Mapping[str, str], timeout: float = 30) -> Gunicorn:
+    """Start gunicorn with deploy/gunicorn.conf.py on a free port; return once /healthz answers."""
+    port = free_port()
+    with (workdir / "gunicorn.out").open("wb") as output:
+        process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "-c", str(GUNICORN_CONF), "ielts_service.wsgi:app"],
+            env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
+            cwd=workdir,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    instance = Gunicorn(process, f"http://127.0.0.1:{port}")
+    try:
+        wait_until(
+            lambda: process.poll() is not None or http_status(f"{instance.url}/healthz") == 200,
+            timeout,
+            "gunicorn to answer /healthz",
+        )
+        assert process.poll() is None, (workdir / "gunicorn.out").read_text()
+    except BaseException:
+        stop_group(process)
+        raise
+    return instance
+
+
+@dataclass
+class Prometheus:
+    """A real Prometheus server with its HTTP API."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def api(self, path: str, **params: str) -> Any:
+        """GET /api/v1/PATH and return its `data`."""
+        query = urllib.parse.urlencode(params)
+        with urllib.request.urlopen(f"{self.url}/api/v1/{path}?{query}", timeout=10) as response:
+            body = json.load(response)
+        assert body["status"] == "success", body
+        return body["data"]
+
+
+def start_prometheus(workdir: Path, config: dict[str, Any], timeout: float = 30) -> Prometheus:
+    """Start Prometheus with CONFIG (rule files by absolute path); return once it is ready."""
+    config_file = workdir / "prometheus.yml"
+    config_file.write_text(yaml.safe_dump(config))
+    port = free_port()
+    with (workdir / "prometheus.out").open("wb") as output:
+        process = subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={config_file}",
+                f"--storage.tsdb.path={workdir / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Prometheus(process, f"http://127.0.0.1:{port}")
+    try:
+        wait_until(
+            lambda: process.poll() is not None or http_status(f"{server.url}/-/ready") == 200,
+            timeout,
+            "Prometheus to be ready",
+        )
+        assert process.poll() is None, (workdir / "prometheus.out").read_text()
+    except BaseException:
+        stop_group(process)
+        raise
+    return server
