@@ -52,6 +52,7 @@ bench: install-dev system-deps         ## every benchmark (~13 min; BENCH_QUICK=
 	$(BIN)/python -m bench.capacity
 	$(BIN)/python -m bench.fanout
 	$(BIN)/python -m bench.peer
+	$(BIN)/python -m bench.audit_write
 	$(BIN)/python -m bench.report
 
 COMPOSE := docker compose -f deploy/docker-compose.yml --env-file deploy/.env

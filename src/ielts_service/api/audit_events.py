@@ -9,7 +9,7 @@ import json
 import sqlalchemy as sa
 from flask import Blueprint, Response
 
-from ..audit.chain import jsonable
+from ..audit.chain import as_utc, jsonable
 from ..auth import require_scope
 from ..db import get_engine
 from ..errors import ApiError
@@ -32,9 +32,9 @@ def list_audit_events() -> Response:
     if query.cursor:
         statement = statement.where(audit_events.c.seq < _decode_cursor(query.cursor))
     if query.since:
-        statement = statement.where(audit_events.c.time >= query.since)
+        statement = statement.where(audit_events.c.time >= as_utc(query.since))
     if query.until:
-        statement = statement.where(audit_events.c.time < query.until)
+        statement = statement.where(audit_events.c.time < as_utc(query.until))
     if query.outcome:
         statement = statement.where(audit_events.c.outcome == query.outcome)
     with get_engine().connect() as conn:
@@ -63,6 +63,10 @@ def _decode_cursor(cursor: str) -> int:
     except (binascii.Error, ValueError, KeyError, TypeError):
         before = None
     if not isinstance(before, int):
-        raise ApiError(422, "validation_error", "query parameters are invalid",
-                       details=[{"field": "cursor", "message": "not a cursor from this API"}])
+        raise ApiError(
+            422,
+            "validation_error",
+            "query parameters are invalid",
+            details=[{"field": "cursor", "message": "not a cursor from this API"}],
+        )
     return before

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 audit_log = logging.getLogger("ielts_service.audit")
 
 
-def build_record(ctx: RequestContext, call: CallRecord, *, outcome: str, status: int) -> dict[str, Any]:
+def build_record(
+    ctx: RequestContext, call: CallRecord, *, outcome: str, status: int
+) -> dict[str, Any]:
     """The fields of one audit record (id, time and chain fields are added on append)."""
     settings = current_app.config["SETTINGS"]
     return {

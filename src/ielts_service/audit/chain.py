@@ -12,11 +12,16 @@ from typing import Any
 GENESIS = "0" * 64
 
 
+def as_utc(value: datetime) -> datetime:
+    """The same instant in UTC; SQLite stores and compares times as naive UTC text."""
+    if value.tzinfo is None:  # SQLite hands back naive datetimes; everything stored is UTC
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
 def iso_utc(value: datetime) -> str:
     """ISO 8601 in UTC with microseconds, the form hashed and exported."""
-    if value.tzinfo is None:  # SQLite hands back naive datetimes; everything stored is UTC
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -38,10 +43,16 @@ class Verdict:
     broken_seq: int | None = None
     broken_id: str | None = None
     reason: str | None = None
+    head_seq: int | None = None
+    head_hash: str | None = None
 
 
 def verify(
-    rows: Iterable[Mapping[str, Any]], *, anchor_seq: int, anchor_hash: str, head_seq: int,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    anchor_seq: int,
+    anchor_hash: str,
+    head_seq: int,
     head_hash: str,
 ) -> Verdict:
     """Walk records in seq order from the anchor; the first broken link ends the walk."""
@@ -58,6 +69,11 @@ def verify(
             return Verdict(False, checked, row["seq"], row["id"], reason)
         expected_seq, expected_prev, checked = row["seq"] + 1, row["hash"], checked + 1
     if expected_seq - 1 != head_seq or expected_prev != head_hash:
-        return Verdict(False, checked, head_seq, None,
-                       f"the chain head (#{head_seq}) is missing or does not match the last record")
-    return Verdict(True, checked)
+        return Verdict(
+            False,
+            checked,
+            head_seq,
+            None,
+            f"the chain head (#{head_seq}) is missing or does not match the last record",
+        )
+    return Verdict(True, checked, head_seq=head_seq, head_hash=head_hash)

@@ -30,10 +30,14 @@ def verify_command(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(verdict.__dict__))
     elif verdict.ok:
-        click.echo(f"audit chain intact: {verdict.checked} records verified")
-    else:
         click.echo(
-            f"audit chain BROKEN at record #{verdict.broken_seq} (id {verdict.broken_id}): "
+            f"audit chain intact: {verdict.checked} records verified; "
+            f"head #{verdict.head_seq} {verdict.head_hash}"
+        )
+    else:
+        named = f" (id {verdict.broken_id})" if verdict.broken_id else ""
+        click.echo(
+            f"audit chain BROKEN at record #{verdict.broken_seq}{named}: "
             f"{verdict.reason}; {verdict.checked} records before it verified",
         )
     if not verdict.ok:
@@ -53,22 +57,30 @@ def _timestamp(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 @audit_cli.command("export")
 @click.option("--since", callback=_timestamp, help="ISO 8601, inclusive.")
 @click.option("--until", callback=_timestamp, help="ISO 8601, exclusive.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
-              show_default=True)
-@click.option("--output", type=click.File("w", encoding="utf-8"), default="-",
-              help="File to write (default: stdout).")
-def export_command(since: datetime | None, until: datetime | None, fmt: str, output: IO[str]) -> None:
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+)
+@click.option(
+    "--output",
+    type=click.File("w", encoding="utf-8"),
+    default="-",
+    help="File to write (default: stdout).",
+)
+def export_command(
+    since: datetime | None, until: datetime | None, fmt: str, output: IO[str]
+) -> None:
     """Stream records in chain order as JSON lines or CSV (constant memory)."""
     rows = (jsonable(row) for row in store.iter_records(get_engine(), since=since, until=until))
     count = 0
-    if fmt == "csv":
-        writer = csv.DictWriter(output, fieldnames=FIELDS)
+    writer = csv.DictWriter(output, fieldnames=FIELDS) if fmt == "csv" else None
+    if writer:
         writer.writeheader()
-        for count, row in enumerate(rows, 1):
+    for row in rows:
+        if writer:
             writer.writerow(row)
-    else:
-        for count, row in enumerate(rows, 1):
+        else:
             output.write(json.dumps(row, ensure_ascii=False) + "\n")
+        count += 1
     click.echo(f"exported {count} records", err=True)
 
 

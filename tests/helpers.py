@@ -1,0 +1,18 @@
+"""Helpers shared by several test modules (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+
+from ielts_service.db import get_engine_of
+from ielts_service.tables import audit_events
+
+
+def audit_rows(app: Flask) -> list[dict[str, Any]]:
+    """Every audit record in the app's database, in chain order."""
+    with get_engine_of(app).connect() as conn:
+        query = sa.select(audit_events).order_by(audit_events.c.seq)
+        return [dict(row) for row in conn.execute(query).mappings()]
