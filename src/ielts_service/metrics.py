@@ -126,4 +126,7 @@ def init_app(app: Flask, settings: Settings, version: str) -> None:
         exporter = PrometheusMetrics.for_app_factory(registry=registry, **options)
     exporter.init_app(app)
     app.extensions["prometheus_exporter"] = exporter
+    # Export the failure series at 0 from the start: otherwise the first failure creates the
+    # series at 1, and increase()/rate() (the AuditWriteFailure alert) never see it happen.
+    AUDIT_WRITES.labels(outcome="failure")
     BUILD_INFO.labels(version=version, environment=settings.APP_ENV, provider=settings.provider).set(1)
