@@ -123,6 +123,25 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
+def make_ip() -> Callable[[], str]:
+    """New client addresses no other test uses: per-IP counters on the shared Redis stay apart."""
+
+    def new() -> str:
+        raw = uuid.uuid4().bytes
+        return f"10.{raw[0]}.{raw[1]}.{raw[2]}"
+
+    return new
+
+
+@pytest.fixture
+def ip_client(app: Flask, make_ip: Callable[[], str]) -> FlaskClient:
+    """A test client that comes from an address of its own."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = make_ip()
+    return client
+
+
+@pytest.fixture
 def make_key(app: Flask) -> Callable[..., str]:
     """Create a key in the app's database; returns the full key string."""
 

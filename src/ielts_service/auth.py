@@ -10,6 +10,7 @@ from flask import Flask, current_app, g, request
 
 from . import limits, metrics
 from .errors import ApiError
+from .key_commands import keys_cli
 from .keys import ApiKey, KeyStore
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
@@ -47,7 +48,8 @@ def require_scope(scope: str) -> Callable[[ViewT], ViewT]:
 
 
 def current_key() -> ApiKey | None:
-    return g.get("api_key")
+    key: ApiKey | None = g.get("api_key")
+    return key
 
 
 def authenticate() -> ApiKey:
@@ -77,4 +79,6 @@ def _credential() -> tuple[str | None, str]:
 
 
 def init_app(app: Flask, store: KeyStore) -> None:
+    """Bind the key store and the `flask keys` commands that manage it."""
     app.extensions["key_store"] = store
+    app.cli.add_command(keys_cli)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Engine
 from .config import Settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+log = logging.getLogger(__name__)
 
 
 def build_engine(settings: Settings) -> Engine:
@@ -100,7 +102,8 @@ def readiness_problem() -> str | None:
         with get_engine().connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError as exc:
-        return f"database unreachable: {type(exc.orig or exc).__name__}"
+        cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+        return f"database unreachable: {type(cause).__name__}"
     return None
 
 
@@ -108,5 +111,10 @@ def init_app(app: Flask, settings: Settings) -> None:
     engine = build_engine(settings)
     app.extensions["db_engine"] = engine
     app.cli.add_command(db_cli)
+    if settings.is_production and engine.dialect.name == "sqlite":
+        log.warning(
+            "DATABASE_URL is SQLite: keys and audit records stay on this host and "
+            "do not scale past one host; use PostgreSQL in production"
+        )
     if settings.auto_migrate:
         upgrade(engine)

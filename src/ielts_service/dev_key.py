@@ -1,9 +1,10 @@
-"""In development, a first start with no keys creates one with every scope and prints it once."""
+"""In development, a first server start with no keys creates one with both scopes, printed once."""
 
 from __future__ import annotations
 
 import sys
 
+import click
 from flask import Flask
 
 from . import keys
@@ -12,17 +13,26 @@ from .db import get_engine_of
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    if settings.APP_ENV != "development" or not settings.CREATE_DEV_KEY:
+    if settings.APP_ENV != "development" or not settings.CREATE_DEV_KEY or _in_cli_command():
         return
     engine = get_engine_of(app)
     if keys.has_keys(engine):
         return
-    key, secret = keys.create_key(
-        engine, name="development", scopes=["questions:generate", "audit:read"]
-    )
+    try:
+        key, secret = keys.create_key(
+            engine, name="development", scopes=["questions:generate", "audit:read"]
+        )
+    except keys.KeyOperationError:  # another worker starting at the same time created it
+        return
     print(
         f"\n  Created development API key {key.prefix} (scopes questions:generate, audit:read).\n"
         f"  It is shown only once:\n\n    {secret}\n",
         file=sys.stderr,
         flush=True,
     )
+
+
+def _in_cli_command() -> bool:
+    """A CLI command such as `flask keys create` manages keys itself; only a server gets one."""
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and ctx.command.name != "run"

@@ -28,6 +28,15 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{_UNITS[match[2]]: int(match[1])})
 
 
+def _lifetime(_ctx: click.Context, _param: click.Parameter, value: str | None) -> timedelta | None:
+    if value is None:
+        return None
+    lifetime = parse_duration(value)
+    if not lifetime:
+        raise click.BadParameter("a key's lifetime must be longer than zero")
+    return lifetime
+
+
 def _rate_limit(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is not None:
         try:
@@ -43,15 +52,25 @@ def _emit(as_json: bool, payload: dict[str, object], text: str) -> None:
 
 @keys_cli.command("create")
 @click.argument("name")
-@click.option("--scopes", default="questions:generate", show_default=True,
-              help=f"Comma-separated, among: {', '.join(keys.SCOPES)}.")
-@click.option("--expires-in", help="Lifetime such as 30d or 12h; default: never expires.")
+@click.option(
+    "--scopes",
+    default="questions:generate",
+    show_default=True,
+    help=f"Comma-separated, among: {', '.join(keys.SCOPES)}.",
+)
+@click.option(
+    "--expires-in", callback=_lifetime, help="Lifetime such as 30d or 12h; default: never expires."
+)
 @click.option("--rate-limit", callback=_rate_limit, help="Overrides RATE_LIMIT_DEFAULT.")
 @click.option("--token-budget", type=click.IntRange(min=1), help="Daily token budget.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def create_command(
-    name: str, scopes: str, expires_in: str | None, rate_limit: str | None,
-    token_budget: int | None, as_json: bool,
+    name: str,
+    scopes: str,
+    expires_in: timedelta | None,
+    rate_limit: str | None,
+    token_budget: int | None,
+    as_json: bool,
 ) -> None:
     """Create a key NAME and print it once."""
     try:
@@ -59,29 +78,40 @@ def create_command(
             get_engine(),
             name=name,
             scopes=[s.strip() for s in scopes.split(",") if s.strip()],
-            expires_in=parse_duration(expires_in) if expires_in else None,
+            expires_in=expires_in,
             rate_limit=rate_limit,
             token_budget=token_budget,
         )
     except keys.KeyOperationError as exc:
         raise click.ClickException(str(exc)) from None
-    _emit(as_json, {"id": key.id, "name": key.name, "key": secret},
-          f"created key {key.name} ({key.prefix}); store it now, it is not shown again:\n{secret}")
+    _emit(
+        as_json,
+        {"id": key.id, "name": key.name, "key": secret},
+        f"created key {key.name} ({key.prefix}); store it now, it is not shown again:\n{secret}",
+    )
 
 
 @keys_cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def list_command(as_json: bool) -> None:
     """List keys (never their secrets)."""
-    rows = [key.public() for key in keys.list_keys(get_engine())]
+    found = keys.list_keys(get_engine())
     if as_json:
-        click.echo(json.dumps(rows))
+        click.echo(json.dumps([key.public() for key in found]))
         return
-    for row in rows:
-        state = "revoked" if row["revoked_at"] else "active"
-        click.echo(f"{row['name']:<24} {row['prefix']:<16} {state:<8} "
-                   f"scopes={','.join(row['scopes'])} expires={row['expires_at'] or 'never'} "
-                   f"last_used={row['last_used_at'] or 'never'}")
+    for key in found:
+        row = key.public()
+        click.echo(
+            f"{key.name:<24} {key.prefix:<16} {_state(key):<8} "
+            f"scopes={','.join(sorted(key.scopes))} expires={row['expires_at'] or 'never'} "
+            f"last_used={row['last_used_at'] or 'never'}"
+        )
+
+
+def _state(key: keys.ApiKey) -> str:
+    if key.revoked_at:
+        return "revoked"
+    return "expired" if key.expires_at and key.expires_at <= keys.now() else "active"
 
 
 @keys_cli.command("revoke")
@@ -97,7 +127,10 @@ def revoke_command(name: str) -> None:
 
 @keys_cli.command("rotate")
 @click.argument("name")
-@click.option("--grace", help="How long the old secret keeps working; default KEY_ROTATION_GRACE_S.")
+@click.option(
+    "--grace",
+    help="How long the old secret keeps working (0s: not at all); default KEY_ROTATION_GRACE_S.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def rotate_command(name: str, grace: str | None, as_json: bool) -> None:
     """Give key NAME a new secret, printed once; the old one works for the grace period."""
@@ -107,6 +140,9 @@ def rotate_command(name: str, grace: str | None, as_json: bool) -> None:
         key, secret = keys.rotate_key(get_engine(), name, period)
     except keys.KeyOperationError as exc:
         raise click.ClickException(str(exc)) from None
-    _emit(as_json, {"id": key.id, "name": key.name, "key": secret},
-          f"rotated key {key.name} ({key.prefix}); the old secret works until "
-          f"{key.previous_valid_until:%Y-%m-%d %H:%M UTC}. New key, shown once:\n{secret}")
+    _emit(
+        as_json,
+        {"id": key.id, "name": key.name, "key": secret},
+        f"rotated key {key.name} ({key.prefix}); the old secret works until "
+        f"{key.previous_valid_until:%Y-%m-%d %H:%M UTC}. New key, shown once:\n{secret}",
+    )

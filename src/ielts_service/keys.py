@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeGuard, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -25,6 +26,7 @@ KEY_PATTERN = re.compile(r"iq_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 # Compared against when a key id is unknown, so a miss costs what a hit costs.
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
 _LAST_USED_EVERY = timedelta(minutes=1)
+_When = TypeVar("_When", datetime, None)
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ def create_key(
     """Store a new key; returns it with the full key string, which is shown once."""
     unknown = set(scopes) - set(SCOPES)
     if unknown or not scopes:
-        raise KeyOperationError(f"scopes must be among {', '.join(SCOPES)}; got {', '.join(scopes)}")
+        offered = ", ".join(scopes) or "none"
+        raise KeyOperationError(f"scopes must be among {', '.join(SCOPES)}; got {offered}")
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     created = now()
     row = {
@@ -160,7 +163,7 @@ class KeyStore:
     def __init__(self, engine: Engine, ttl_s: float) -> None:
         self._engine = engine
         self._ttl_s = ttl_s
-        self._cache: dict[str, tuple[float, ApiKey | None]] = {}
+        self._cache: dict[str, tuple[float, ApiKey]] = {}
         self._lock = threading.Lock()
 
     def verify(self, presented: str) -> tuple[ApiKey | None, str]:
@@ -169,18 +172,14 @@ class KeyStore:
         if not match:
             return None, "malformed"
         key_id, secret = match.groups()
-        key = self._lookup(key_id)
         offered = hash_secret(secret)
-        current = hmac.compare_digest(offered, key.secret_hash if key else _DUMMY_HASH)
-        previous = bool(
-            key
-            and key.previous_secret_hash
-            and key.previous_valid_until
-            and key.previous_valid_until > now()
-            and hmac.compare_digest(offered, key.previous_secret_hash)
-        )
-        if key is None or not (current or previous):
-            return None, "unknown"
+        key = self._cached(key_id)
+        if key is None or not _matches(key, offered):
+            # A miss always reads the row: a key rotated since it was cached works at once,
+            # and unknown and known ids cost the same query and comparison.
+            key = self._fetch(key_id)
+            if not _matches(key, offered):
+                return None, "unknown"
         if key.revoked_at:
             return key, "revoked"
         if key.expires_at and key.expires_at <= now():
@@ -188,13 +187,20 @@ class KeyStore:
         self._touch(key)
         return key, "ok"
 
-    def _lookup(self, key_id: str) -> ApiKey | None:
+    def _cached(self, key_id: str) -> ApiKey | None:
         cached = self._cache.get(key_id)
         if cached and time.monotonic() - cached[0] < self._ttl_s:
             return cached[1]
+        return None
+
+    def _fetch(self, key_id: str) -> ApiKey | None:
+        """Read the key's row; only keys that exist are cached, so the cache stays bounded."""
         with self._engine.connect() as conn:
-            row = conn.execute(sa.select(api_keys).where(api_keys.c.id == key_id)).mappings().first()
-        key = _from_row(row) if row else None
+            query = sa.select(api_keys).where(api_keys.c.id == key_id)
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        key = _from_row(row)
         with self._lock:
             self._cache[key_id] = (time.monotonic(), key)
         return key
@@ -210,6 +216,19 @@ class KeyStore:
             )
         with self._lock:
             self._cache.pop(key.id, None)
+
+
+def _matches(key: ApiKey | None, offered: str) -> TypeGuard[ApiKey]:
+    """Whether `offered` is the key's secret hash (or its previous one, within the grace)."""
+    current = hmac.compare_digest(offered, key.secret_hash if key else _DUMMY_HASH)
+    previous = bool(
+        key
+        and key.previous_secret_hash
+        and key.previous_valid_until
+        and key.previous_valid_until > now()
+        and hmac.compare_digest(offered, key.previous_secret_hash)
+    )
+    return key is not None and (current or previous)
 
 
 def _from_row(row: sa.RowMapping) -> ApiKey:
@@ -229,7 +248,7 @@ def _from_row(row: sa.RowMapping) -> ApiKey:
     )
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def _utc(value: _When) -> _When:
     """SQLite returns naive datetimes; everything stored is UTC."""
     if value is None or value.tzinfo:
         return value

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter, RateLimitExceeded
@@ -22,7 +22,7 @@ from .errors import ApiError, error_response
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
-TOKEN_BUDGET_SCOPE = "token-budget"
+TOKEN_BUDGET_SCOPE = "token-budget"  # noqa: S105 (a limit scope, not a secret)
 PER_KEY_SCOPE = "per-key"
 UNAUTHENTICATED_SCOPE = "unauthenticated"
 
@@ -56,8 +56,10 @@ def refuse_if_ip_exhausted() -> None:
     for item in _unauthenticated_limits():
         try:
             allowed = limiter.limiter.test(item, UNAUTHENTICATED_SCOPE, _client_ip())
-            stats = None if allowed else limiter.limiter.get_window_stats(
-                item, UNAUTHENTICATED_SCOPE, _client_ip()
+            stats = (
+                None
+                if allowed
+                else limiter.limiter.get_window_stats(item, UNAUTHENTICATED_SCOPE, _client_ip())
             )
         except Exception:  # the store failing must not lock clients out: limiter falls back
             log.debug("unauthenticated limit not checked: rate-limit store error")
@@ -65,11 +67,17 @@ def refuse_if_ip_exhausted() -> None:
         if stats is not None:
             metrics.RATE_LIMIT_REJECTIONS.labels(limit="unauthenticated").inc()
             retry_after = max(1, int(stats.reset_time - time.time()))
-            raise ApiError(429, "rate_limited", f"too many unauthenticated requests: {item}",
-                           headers={"Retry-After": str(retry_after),
-                                    "X-RateLimit-Limit": str(item.amount),
-                                    "X-RateLimit-Remaining": "0",
-                                    "X-RateLimit-Reset": str(int(stats.reset_time))})
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"too many unauthenticated requests: {item}",
+                headers={
+                    "Retry-After": str(retry_after),
+                    "X-RateLimit-Limit": str(item.amount),
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset": str(int(stats.reset_time)),
+                },
+            )
 
 
 def charge_refused_credentials() -> None:
@@ -84,14 +92,14 @@ def charge_refused_credentials() -> None:
 
 def _key_request_limit() -> str:
     key = g.get("api_key")
-    return (key.rate_limit if key and key.rate_limit else None) or current_app.config[
-        "SETTINGS"
-    ].RATE_LIMIT_DEFAULT
+    default: str = current_app.config["SETTINGS"].RATE_LIMIT_DEFAULT
+    return key.rate_limit if key and key.rate_limit else default
 
 
 def _key_token_budget() -> str:
     key = g.get("api_key")
-    budget = (key.token_budget if key else None) or current_app.config["SETTINGS"].TOKEN_BUDGET_DAILY
+    default: int = current_app.config["SETTINGS"].TOKEN_BUDGET_DAILY
+    budget = key.token_budget if key and key.token_budget else default
     return f"{budget}/day"
 
 
@@ -111,9 +119,10 @@ def per_key_limits(view: ViewT) -> ViewT:
         deduct_when=lambda response: response.status_code == 200,
         override_defaults=False,
     )(view)
-    return limiter.shared_limit(
+    limited = limiter.shared_limit(
         _key_request_limit, scope=PER_KEY_SCOPE, key_func=_key_id, override_defaults=False
     )(with_budget)
+    return cast(ViewT, limited)
 
 
 def _on_exceeded(exc: RateLimitExceeded) -> Response:
@@ -138,15 +147,14 @@ def _fix_retry_after(response: Response) -> Response:
     return response
 
 
-class _FallbackSignal(logging.Handler):
-    """Turns flask-limiter's once-per-outage log lines into the fallback gauge."""
+def _record_fallback(response: Response) -> Response:
+    """Mirror in the gauge whether this process limits from its in-memory fallback.
 
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if "falling back to in-memory storage" in message:
-            metrics.RATE_LIMIT_FALLBACK.set(1)
-        elif "storage recovered" in message:
-            metrics.RATE_LIMIT_FALLBACK.set(0)
+    Read from the limiter's state, not from its log lines: the recovery line is INFO and
+    would never arrive with LOG_LEVEL=WARNING.
+    """
+    metrics.RATE_LIMIT_FALLBACK.set(int(limiter.limiter.storage is not limiter.storage))
+    return response
 
 
 def readiness_problem() -> str | None:
@@ -163,10 +171,14 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_connect_timeout": 1, "socket_timeout": 1}
     if settings.RATELIMIT_STORAGE_URI.startswith("memory://"):
         app.config["RATELIMIT_STORAGE_OPTIONS"] = {}
-    app.after_request(_fix_retry_after)  # registered first, so it runs after the limiter's
+    # Registered before the limiter's own hook, so these run after it (reverse order).
+    app.after_request(_fix_retry_after)
+    app.after_request(_record_fallback)
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, _on_exceeded)
-    signal_logger = logging.getLogger("flask-limiter")
-    if not any(isinstance(h, _FallbackSignal) for h in signal_logger.handlers):
-        signal_logger.addHandler(_FallbackSignal())
     metrics.RATE_LIMIT_FALLBACK.set(0)
+    if settings.is_production and settings.RATELIMIT_STORAGE_URI.startswith("memory://"):
+        log.warning(
+            "RATELIMIT_STORAGE_URI is memory://: limits are counted per process "
+            "and do not scale past one host; use redis:// in production"
+        )
