@@ -34,7 +34,9 @@ if not 0 <= SHUTDOWN_DRAIN_S < graceful_timeout:
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 backlog = int(os.environ.get("GUNICORN_BACKLOG", "2048"))
 accesslog = None  # the service writes one JSON access line per request itself
-errorlog = "-"
+# gunicorn's error log goes through the service's JSON handlers (stdout and LOG_FILE), so a
+# log store sees one format.
+logger_class = "ielts_service.gunicorn_logging.JsonLogger"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
 control_socket = os.environ.get(
     "GUNICORN_CONTROL_SOCKET", str(Path(tempfile.gettempdir()) / f"gunicorn-{os.getpid()}.ctl")

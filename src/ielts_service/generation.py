@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -10,6 +11,13 @@ from flask import g, request
 from . import audit, metrics
 from .ai import QuestionProvider
 from .ai.types import CallRecord, Generation, UpstreamFailure
+
+log = logging.getLogger(__name__)
+# Failures of the upstream itself, after the SDK's retries: an error line, and through the
+# logging integration a Sentry event. A refused topic (422) or an open breaker is not one.
+_REPORTED_FAILURES = {
+    "upstream_timeout", "upstream_error", "upstream_rate_limited", "upstream_invalid_response",
+}
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,11 @@ def call_provider(
 def commit_audit(
     ctx: RequestContext, results: list[Generation | UpstreamFailure], status: int
 ) -> None:
-    """Append one audit record per call; raises ApiError 503 when the store cannot commit."""
+    """Report upstream failures, then append one audit record per call; raises ApiError 503
+    when the store cannot commit."""
+    for result in results:
+        if isinstance(result, UpstreamFailure) and result.code in _REPORTED_FAILURES:
+            _report(result)
     records = [
         audit.build_record(
             ctx,
@@ -75,6 +87,15 @@ def generate_one(provider: QuestionProvider, topic: str, part: int) -> Generatio
         raise result
     charge_tokens([result])
     return result
+
+
+def _report(failure: UpstreamFailure) -> None:
+    call = failure.call
+    log.error(
+        "upstream failure after %d retries: %s", call.retries, failure.code,
+        extra={"error_code": failure.code, "provider": call.provider, "model": call.model,
+               "part": call.part, "upstream_latency_ms": call.upstream_latency_ms},
+    )
 
 
 def charge_tokens(generations: list[Generation]) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import click
 from concurrent_log_handler import ConcurrentRotatingFileHandler
 from pythonjsonlogger.json import JsonFormatter
 
 from .config import Settings
-from .redaction import Redactor
+from .redaction import Redactor, redactor_for
 from .request_id import current_request_id
 
 _RESERVED = ("request_id", "version", "environment")
@@ -34,6 +35,12 @@ class ContextFilter(logging.Filter):
             record.request_id = current_request_id()
         record.msg = self._redactor.text(record.getMessage())
         record.args = None
+        if record.exc_info:
+            # Formatters print this redacted text; exc_info stays for Sentry, which reads the
+            # record after the handlers.
+            record.exc_text = self._redactor.text(_TRACEBACKS.formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = self._redactor.text(record.stack_info)
         for name, value in list(vars(record).items()):
             if name not in _STANDARD_ATTRS and isinstance(value, str | dict | list | tuple):
                 setattr(record, name, self._redactor.value(value))
@@ -44,7 +51,21 @@ class _NoWerkzeugAccessLines(logging.Filter):
     """The service writes its own access line; werkzeug's dev-server one would be a second."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.name == "werkzeug" and '"%s" %s %s' in str(record.msg))
+        # werkzeug logs `<client> - - [<time>] "%s" %s %s` (request line, status, size).
+        template = record.msg if isinstance(record.msg, str) else ""
+        return not (record.name == "werkzeug" and template.endswith('"%s" %s %s'))
+
+
+class JsonLineFormatter(JsonFormatter):
+    """python-json-logger's formatter, printing the traceback the context filter redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        # Without exc_info, JsonFormatter falls back to exc_text for the `exc_info` field.
+        exc_info, record.exc_info = record.exc_info, None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_info = exc_info
 
 
 class ConsoleFormatter(logging.Formatter):
@@ -57,18 +78,21 @@ class ConsoleFormatter(logging.Formatter):
                 f"[{getattr(record, 'request_id', None) or '-'}] {record.getMessage()}")
         if extras:
             line += " " + " ".join(f"{k}={v}" for k, v in extras.items())
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+        if record.exc_text:
+            line += "\n" + record.exc_text
         return line
 
 
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_TRACEBACKS = logging.Formatter()
 
 
 def build_formatter(settings: Settings, version: str) -> logging.Formatter:
+    """The JSON formatter of DESIGN §5, or one readable line per record for local reading."""
     if settings.LOG_FORMAT == "console":
         return ConsoleFormatter()
-    return JsonFormatter(
+    # timestamp=True writes the record's time as ISO 8601 in UTC ("...+00:00").
+    return JsonLineFormatter(
         ["message", "levelname", "name", "request_id"],
         rename_fields={"levelname": "level", "name": "logger"},
         static_fields={"version": version, "environment": settings.APP_ENV},
@@ -79,7 +103,7 @@ def build_formatter(settings: Settings, version: str) -> logging.Formatter:
 def configure_logging(settings: Settings, version: str) -> None:
     """Replace the root logger's handlers with the service's stream and file handlers."""
     formatter = build_formatter(settings, version)
-    context = ContextFilter(Redactor(settings.secret_values()))
+    context = ContextFilter(redactor_for(settings))
     handlers: list[logging.Handler] = [logging.StreamHandler(_stream())]
     if settings.LOG_FILE:
         Path(settings.LOG_FILE).parent.mkdir(parents=True, exist_ok=True)
@@ -97,14 +121,15 @@ def configure_logging(settings: Settings, version: str) -> None:
         old.close()
     for handler in handlers:
         handler.setFormatter(formatter)
-        handler.addFilter(_NoWerkzeugAccessLines())  # before the context filter formats msg
+        # Dropping first: the context filter rewrites the message the drop recognises.
+        handler.addFilter(_NoWerkzeugAccessLines())
         handler.addFilter(context)
         root.addHandler(handler)
     root.setLevel(settings.LOG_LEVEL)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-def _stream() -> object:
+def _stream() -> TextIO:
     """stdout for the server; stderr for CLI commands, whose own output owns stdout."""
     ctx = click.get_current_context(silent=True)
     return sys.stderr if ctx is not None and ctx.command.name != "run" else sys.stdout

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 REDACTED = "[REDACTED]"
+_CREDENTIAL_FIELDS = r"api[-_]?key|authorization|token|secret|password"
 _PATTERNS = [
-    (re.compile(r"\b(iq_[0-9a-f]{12})_[A-Za-z0-9_-]{20,}"), r"\1_" + REDACTED),
-    (re.compile(r"(?i)\b(bearer)\s+[^\s\"',;]+"), r"\1 " + REDACTED),
-    (re.compile(r"(?i)((?:api[-_]?key|authorization|x-api-key)[\"']?\s*[:=]\s*[\"']?)[^\s\"',;]+"),
+    # An API key keeps its public part (iq_<id>); everything after it is secret, even truncated.
+    (re.compile(r"(iq_[0-9a-f]{12})_[A-Za-z0-9_-]+"), r"\1_" + REDACTED),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[^\s\"',;]+"), r"\1 " + REDACTED),
+    # `name: value` / `name=value`, including a scheme word before the value ("Token abc").
+    (re.compile(rf"(?i)((?:{_CREDENTIAL_FIELDS})[\"']?\s*[:=]\s*[\"']?)(?:[A-Za-z]+\s+)?[^\s\"',;&]+"),
      r"\1" + REDACTED),
-    (re.compile(r"(https?://)[^:/@\s]+(?::[^@\s]*)?@"), r"\1" + REDACTED + "@"),
+    # Credentials inside URLs: a DSN's key and secret, a database or Redis password.
+    (re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^:/@\s]*(?::[^@\s]*)?@"), r"\1" + REDACTED + "@"),
 ]
 SECRET_KEYS = {"authorization", "x-api-key", "api-key", "api_key", "cookie", "set-cookie", "key",
                "token", "password", "secret", "dsn"}
@@ -43,3 +51,12 @@ class Redactor:
         if isinstance(value, list | tuple):
             return type(value)(self.value(v) for v in value)
         return value
+
+
+def redactor_for(settings: Settings) -> Redactor:
+    """A redactor for the configured secrets, the DSN's key and secret included on their own."""
+    values = settings.secret_values()
+    if settings.SENTRY_DSN:
+        dsn = urlsplit(settings.SENTRY_DSN.get_secret_value())
+        values += [part for part in (dsn.username, dsn.password) if part]
+    return Redactor(values)

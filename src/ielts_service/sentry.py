@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import sentry_sdk
-from flask import g, has_request_context, request
+from flask import Flask, g, has_request_context, request, request_finished
 from sentry_sdk.integrations.flask import FlaskIntegration
 from sentry_sdk.integrations.logging import LoggingIntegration
+from sentry_sdk.integrations.openai import OpenAIIntegration
 
 from .config import Settings
-from .redaction import REDACTED, Redactor
+from .redaction import REDACTED, Redactor, redactor_for
 
 _DROPPED_REQUEST_FIELDS = ("cookies", "data", "query_string", "env")
+_SECRET_HEADERS = ("authorization", "x-api-key", "cookie")
 
 
 def release(version: str, settings: Settings) -> str:
@@ -24,7 +27,7 @@ def init_sentry(settings: Settings, version: str) -> None:
     """Start the SDK when a DSN is configured; errors (log level ERROR) become events."""
     if not settings.SENTRY_DSN:
         return
-    redactor = Redactor(settings.secret_values())
+    redactor = redactor_for(settings)
 
     def scrub(event: Any, _hint: Any) -> Any:
         return _scrub(event, redactor)
@@ -34,20 +37,37 @@ def init_sentry(settings: Settings, version: str) -> None:
         environment=settings.APP_ENV,
         release=release(version, settings),
         traces_sample_rate=settings.SENTRY_TRACES_SAMPLE_RATE,
-        send_default_pii=False,
-        integrations=[FlaskIntegration(), LoggingIntegration(event_level="ERROR")],
+        # send_default_pii is left unset, which means False: sentry-sdk 2.75 deprecates the
+        # option, and its successor `data_collection` would turn the default EventScrubber off.
+        integrations=[FlaskIntegration(), LoggingIntegration(event_level=logging.ERROR)],
+        # The OpenAI integration reports every SDK exception as unhandled, a content-filter
+        # refusal (a 422 to the client) included; the service reports upstream failures itself,
+        # once, after retries (generation.py).
+        disabled_integrations=[OpenAIIntegration()],
         before_send=scrub,
         before_send_transaction=scrub,
     )
+    request_finished.connect(_tag_scope)
+
+
+def _request_tags() -> dict[str, str]:
+    key = g.get("api_key")
+    tags = {
+        "request_id": g.get("request_id"),
+        "key_id": key.id if key else None,
+        "route": request.url_rule.rule if request.url_rule else None,
+    }
+    return {name: value for name, value in tags.items() if value is not None}
+
+
+def _tag_scope(_sender: Flask, **_extra: Any) -> None:
+    """Tag the request's scope once the key is known, so its transaction carries the tags too."""
+    sentry_sdk.set_tags(_request_tags())
 
 
 def _scrub(event: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
     if has_request_context():
-        key = g.get("api_key")
-        tags = event.setdefault("tags", {})
-        tags["request_id"] = g.get("request_id")
-        tags["key_id"] = key.id if key else None
-        tags["route"] = request.url_rule.rule if request.url_rule else None
+        event.setdefault("tags", {}).update(_request_tags())
     req = event.get("request")
     if isinstance(req, dict):
         for field in _DROPPED_REQUEST_FIELDS:
@@ -57,10 +77,15 @@ def _scrub(event: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
         headers = req.get("headers")
         if isinstance(headers, dict):
             req["headers"] = {
-                k: REDACTED if k.lower() in ("authorization", "x-api-key", "cookie") else v
-                for k, v in headers.items()
+                k: REDACTED if k.lower() in _SECRET_HEADERS else v for k, v in headers.items()
             }
+    # The dynamic sampling context becomes the envelope header Sentry routes by (it holds the
+    # DSN's public key): it is left as the SDK built it.
+    trace = event.get("contexts", {}).get("trace", {})
+    sampling = trace.pop("dynamic_sampling_context", None)
     scrubbed: dict[str, Any] = redactor.value(event)
+    if sampling is not None:
+        scrubbed["contexts"]["trace"]["dynamic_sampling_context"] = sampling
     return scrubbed
 
 
