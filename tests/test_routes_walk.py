@@ -85,3 +85,12 @@ def auth_for() -> Callable[[Flask], dict[str, str]]:
         return {"Authorization": f"Bearer {secret}"}
 
     return make
+
+
+def test_unhandled_exception_is_counted_by_the_exporter(walk_app: Flask) -> None:
+    client = walk_app.test_client()
+    client.get("/_test/crash")
+    metrics = client.get("/metrics").get_data(as_text=True)
+    counted = [line for line in metrics.splitlines()
+               if line.startswith("flask_http_request_exceptions_total{")]
+    assert counted and float(counted[0].rsplit(" ", 1)[1]) == 1.0

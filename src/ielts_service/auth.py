@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import limits, metrics
 from .errors import ApiError
@@ -58,7 +59,12 @@ def authenticate() -> ApiKey:
     presented, reason = _credential()
     if presented is not None:
         store: KeyStore = current_app.extensions["key_store"]
-        key, reason = store.verify(presented)
+        try:
+            key, reason = store.verify(presented)
+        except SQLAlchemyError as exc:
+            # Neither the client's fault nor a bug: the key store is down; retry shortly.
+            raise ApiError(503, "key_store_unavailable", "keys cannot be checked right now",
+                           headers={"Retry-After": "5"}) from exc
         if key and reason == "ok":
             g.api_key = key
             return key

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import Flask, Response, g, jsonify
 from werkzeug.exceptions import HTTPException
-
-log = logging.getLogger(__name__)
 
 # Plain HTTP errors raised by Flask/werkzeug, mapped to the API's codes.
 HTTP_CODES = {
@@ -86,12 +83,9 @@ def _handle_http_exception(exc: HTTPException) -> Response:
     return error_response(status, HTTP_CODES.get(status, "http_error"), message, headers=headers)
 
 
-def _handle_unexpected(exc: Exception) -> Response:
-    log.exception("unhandled exception", extra={"error_type": type(exc).__name__})
-    return error_response(500, "internal_error", "internal server error")
-
-
 def init_app(app: Flask) -> None:
     app.register_error_handler(ApiError, _handle_api_error)
+    # Unexpected exceptions take Flask's own path (logged with the traceback, the
+    # got_request_exception signal for Sentry, counted by the metrics exporter) and reach
+    # this handler as an InternalServerError: a JSON 500 without internals.
     app.register_error_handler(HTTPException, _handle_http_exception)
-    app.register_error_handler(Exception, _handle_unexpected)

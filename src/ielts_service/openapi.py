@@ -30,7 +30,7 @@ _ERRORS = {
     "429": "`rate_limited` or `token_budget_exceeded`; see Retry-After.",
     "502": "`upstream_error` or `upstream_invalid_response`.",
     "503": "`upstream_rate_limited`, `upstream_unavailable` (circuit open) or "
-    "`audit_unavailable` (no content leaves unless audited).",
+    "`audit_unavailable` (no content leaves unless audited) or `key_store_unavailable`.",
     "504": "`upstream_timeout`.",
 }
 
