@@ -113,6 +113,8 @@ def metrics_client(make_settings: Callable[..., Settings]) -> Iterator[FlaskClie
     [
         ({}, 401),
         ({"Authorization": "Bearer wrong-token"}, 401),
+        ({"Authorization": "metrics-token-0123456789"}, 401),
+        ({"Authorization": "Basic metrics-token-0123456789"}, 401),
         ({"Authorization": "Bearer metrics-token-0123456789"}, 200),
     ],
 )

@@ -98,8 +98,11 @@ def _token_guard(settings: Settings) -> Callable[[Callable[..., Any]], Callable[
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         def guarded(*args: Any, **kwargs: Any) -> Any:
-            offered = request.headers.get("Authorization", "").removeprefix("Bearer ")
-            if token and not hmac.compare_digest(offered.encode(), token.encode()):
+            scheme, _, offered = request.headers.get("Authorization", "").partition(" ")
+            valid = scheme.lower() == "bearer" and hmac.compare_digest(
+                offered.strip().encode(), (token or "").encode()
+            )
+            if token and not valid:
                 raise ApiError(
                     401, "unauthorized", "a metrics token is required",
                     headers={"WWW-Authenticate": "Bearer"},
