@@ -248,6 +248,19 @@ def cpu_seconds(pids: list[int]) -> dict[int, float]:
     return times
 
 
+def pss_bytes(pids: list[int]) -> int:
+    """Proportional set size of the processes, summed (shared pages split between them)."""
+    total = 0
+    for pid in pids:
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        match = re.search(r"^Pss:\s+(\d+) kB", rollup, re.MULTILINE)
+        total += int(match.group(1)) * 1024 if match else 0
+    return total
+
+
 def rss_bytes(pids: list[int]) -> int:
     """Resident memory of the processes, summed (shared pages count once per process)."""
     total = 0
@@ -264,9 +277,10 @@ class TreeSampler:
     """CPU used and peak RSS of a server's whole process tree while the block runs."""
 
     server: Server
-    interval_s: float = 0.25
+    interval_s: float = 0.5
     cpu_s: float = 0.0
     peak_rss: int = 0
+    peak_pss: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def __enter__(self) -> TreeSampler:
@@ -283,7 +297,9 @@ class TreeSampler:
 
     def _sample(self) -> None:
         while not self._stop.wait(self.interval_s):
-            self.peak_rss = max(self.peak_rss, rss_bytes(self.server.pids()))
+            pids = self.server.pids()
+            self.peak_rss = max(self.peak_rss, rss_bytes(pids))
+            self.peak_pss = max(self.peak_pss, pss_bytes(pids))
 
 
 # --- wrk -----------------------------------------------------------------------------------
@@ -352,6 +368,7 @@ def measure(
     result["cpu_ms_per_request"] = round(sampler.cpu_s * 1000 / completed, 3)
     result["cpu_cores_used"] = round(sampler.cpu_s / result["duration_s"], 3)
     result["peak_rss_mb"] = round(sampler.peak_rss / 2**20, 1)
+    result["peak_pss_mb"] = round(sampler.peak_pss / 2**20, 1)
     log(
         f"{server.name} {path} c={connections}: {result['rps']} req/s, p50 {result['p50_ms']} ms, "
         f"p99 {result['p99_ms']} ms, errors {result['errors']}, "

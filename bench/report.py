@@ -12,7 +12,8 @@ from typing import Any
 from .harness import RESULTS, log
 
 RUN_COLUMNS = (
-    "| configuration | conns | req/s | p50 ms | p99 ms | errors | CPU ms/req | peak RSS MB |"
+    "| configuration | conns | req/s | p50 ms | p99 ms | errors | CPU ms/req "
+    "| peak RSS MB | peak PSS MB |"
 )
 
 
@@ -25,7 +26,7 @@ def run_row(label: str, run: dict[str, Any]) -> str:
     return (
         f"| {label} | {run['connections']} | {run['rps']:,.1f} | {run['p50_ms']:.1f} | "
         f"{run['p99_ms']:.1f} | {run['errors']} | {run['cpu_ms_per_request']:.2f} | "
-        f"{run['peak_rss_mb']:.0f} |"
+        f"{run['peak_rss_mb']:.0f} | {run.get('peak_pss_mb', 0):.0f} |"
     )
 
 
@@ -117,7 +118,7 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
                 (
                     f"peak RSS of the process tree at {conns}",
                     "<= 300 MB",
-                    f"{run['peak_rss_mb']:.0f} MB",
+                    f"{run['peak_rss_mb']:.0f} MB (PSS {run.get('peak_pss_mb', 0):.0f} MB)",
                     run["peak_rss_mb"] <= 300,
                 )
             )
@@ -157,7 +158,7 @@ def summary_markdown(results: dict[str, Any]) -> str:
         ),
         "",
         RUN_COLUMNS,
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         *(run_row(label, run) for label, run in runs(results)),
         "",
     ]
