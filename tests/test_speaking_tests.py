@@ -214,6 +214,22 @@ def test_parts_run_concurrently(
     assert whole_test < 2 * one_call
 
 
+class TestOnePartAtATime:
+    @pytest.fixture
+    def app(self, make_settings: Callable[..., Settings], azure_settings: dict[str, Any]) -> Flask:
+        return create_app(make_settings(**azure_settings, SPEAKING_TEST_MAX_PARALLEL=1))
+
+    def test_max_parallel_bounds_the_calls_in_flight(
+        self, client: FlaskClient, auth: dict[str, str], fake_azure: FakeAzure
+    ) -> None:
+        fake_azure.set(latency_ms=300)
+        started = time.perf_counter()
+        response = client.post(PATH, json={"topic": "travel"}, headers=auth)
+        assert response.status_code == 200
+        # One at a time, three 300 ms calls cannot finish sooner than 900 ms.
+        assert time.perf_counter() - started >= 0.9
+
+
 class TestOffline:
     @pytest.fixture
     def app(self, make_settings: Callable[..., Settings]) -> Flask:
