@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import redis
 import sqlalchemy as sa
+from bench.fake_azure import FakeAzureServer
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bench.fake_azure import FakeAzureServer
 from ielts_service import create_app, keys
 from ielts_service.config import Settings
 from ielts_service.db import get_engine_of
@@ -169,7 +169,9 @@ class FakeAzure:
 
     def set(self, **control: Any) -> None:
         request = urllib.request.Request(
-            f"{self.url}/_control", data=json.dumps(control).encode(), method="POST",
+            f"{self.url}/_control",
+            data=json.dumps(control).encode(),
+            method="POST",
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=5):

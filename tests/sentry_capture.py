@@ -66,8 +66,12 @@ class SentryCapture(ThreadingHTTPServer):
 
     def items(self, kind: str) -> list[dict[str, Any]]:
         """The payloads of every item of `kind` ("event", "transaction", ...)."""
-        return [payload for body in self.raw() for item_type, payload in _parse(body)
-                if item_type == kind]
+        return [
+            payload
+            for body in self.raw()
+            for item_type, payload in _parse(body)
+            if item_type == kind
+        ]
 
     def item_bytes(self) -> list[bytes]:
         """Every item payload, without the envelope headers (which carry the DSN's public key)."""
@@ -83,7 +87,7 @@ def _parse(body: bytes) -> list[tuple[str, Any]]:
         header_line, _, rest = rest.partition(b"\n")
         header = json.loads(header_line)
         if "length" in header:
-            payload, rest = rest[: header["length"]], rest[header["length"]:].removeprefix(b"\n")
+            payload, rest = rest[: header["length"]], rest[header["length"] :].removeprefix(b"\n")
         else:
             payload, _, rest = rest.partition(b"\n")
         items.append((header["type"], json.loads(payload) if payload else None))

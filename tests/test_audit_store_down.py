@@ -168,14 +168,20 @@ def test_key_store_down_past_the_cache_is_a_503_not_a_500(
     make_settings: Callable[..., Settings], pg_schema_url: str, proxy: TcpProxy
 ) -> None:
     proxied = sa.make_url(pg_schema_url).set(host="127.0.0.1", port=proxy.port)
-    app = create_app(make_settings(DATABASE_URL=proxied.render_as_string(hide_password=False),
-                                   DATABASE_CONNECT_TIMEOUT_S=1, KEY_CACHE_TTL_S=0))
+    app = create_app(
+        make_settings(
+            DATABASE_URL=proxied.render_as_string(hide_password=False),
+            DATABASE_CONNECT_TIMEOUT_S=1,
+            KEY_CACHE_TTL_S=0,
+        )
+    )
     from ielts_service import keys
 
     _, secret = keys.create_key(get_engine_of(app), name="down", scopes=["questions:generate"])
     proxy.stop()
-    response = app.test_client().post("/v1/questions", json={"topic": "a river"},
-                                      headers={"Authorization": f"Bearer {secret}"})
+    response = app.test_client().post(
+        "/v1/questions", json={"topic": "a river"}, headers={"Authorization": f"Bearer {secret}"}
+    )
     assert response.status_code == 503
     assert response.get_json()["code"] == "key_store_unavailable"
     assert response.headers["Retry-After"] == "5"

@@ -25,7 +25,8 @@ def test_opens_after_n_consecutive_failures() -> None:
         breaker.record_failure()
     assert breaker.allow()
     breaker.record_failure()
-    assert breaker.state is State.OPEN and not breaker.allow()
+    assert breaker.state is State.OPEN
+    assert not breaker.allow()
     assert changes == [State.OPEN]
 
 
@@ -54,7 +55,8 @@ def test_failed_trial_reopens_and_successful_trial_closes() -> None:
     clock.now = 10
     assert breaker.allow()
     breaker.record_failure()
-    assert breaker.state is State.OPEN and breaker.retry_after_s() == 10
+    assert breaker.state is State.OPEN
+    assert breaker.retry_after_s() == 10
     clock.now = 20
     assert breaker.allow()
     breaker.record_success()

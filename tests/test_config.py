@@ -17,9 +17,12 @@ def start(env: dict[str, str], tmp_path: object) -> subprocess.CompletedProcess[
     """Build the app in a fresh process, as `flask run` or gunicorn would."""
     code = "from ielts_service import create_app; create_app(); print('started')"
     return subprocess.run(
-        [sys.executable, "-c", code], env={**BASE_ENV, "DATABASE_URL": f"sqlite:///{tmp_path}/c.db",
-                                           **env},
-        capture_output=True, text=True, timeout=60, cwd=str(tmp_path),
+        [sys.executable, "-c", code],
+        env={**BASE_ENV, "DATABASE_URL": f"sqlite:///{tmp_path}/c.db", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=str(tmp_path),
     )
 
 
@@ -34,8 +37,14 @@ def start(env: dict[str, str], tmp_path: object) -> subprocess.CompletedProcess[
         ({"APP_ENV": "production"}, "AI_PROVIDER"),
         ({"APP_ENV": "production", "AI_PROVIDER": "offline", "DEBUG": "true"}, "DEBUG"),
         ({"AI_PROVIDER": "azure"}, "AZURE_OPENAI_ENDPOINT"),
-        ({"AI_PROVIDER": "azure", "AZURE_OPENAI_ENDPOINT": "http://x",
-          "AZURE_OPENAI_DEPLOYMENT": "d"}, "AZURE_OPENAI_API_KEY"),
+        (
+            {
+                "AI_PROVIDER": "azure",
+                "AZURE_OPENAI_ENDPOINT": "http://x",
+                "AZURE_OPENAI_DEPLOYMENT": "d",
+            },
+            "AZURE_OPENAI_API_KEY",
+        ),
     ],
 )
 def test_bad_configuration_stops_with_one_line_naming_the_variable(
@@ -45,28 +54,38 @@ def test_bad_configuration_stops_with_one_line_naming_the_variable(
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("configuration error: ") and names in lines[0]
+    assert lines[0].startswith("configuration error: ")
+    assert names in lines[0]
     assert "Traceback" not in result.stderr
 
 
 def test_production_with_explicit_offline_provider_starts(tmp_path: object) -> None:
-    result = start({"APP_ENV": "production", "AI_PROVIDER": "offline", "AUTO_MIGRATE": "true"},
-                   tmp_path)
+    result = start(
+        {"APP_ENV": "production", "AI_PROVIDER": "offline", "AUTO_MIGRATE": "true"}, tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert "started" in result.stdout
 
 
 def test_secrets_never_appear_in_a_configuration_error(tmp_path: object) -> None:
-    result = start({"AI_PROVIDER": "azure", "AZURE_OPENAI_API_KEY": "sekrit-azure-key-42"},
-                   tmp_path)
+    result = start(
+        {"AI_PROVIDER": "azure", "AZURE_OPENAI_API_KEY": "sekrit-azure-key-42"}, tmp_path
+    )
     assert result.returncode != 0
     assert "sekrit-azure-key-42" not in result.stderr + result.stdout
 
 
 def test_provider_defaults_to_offline_without_an_endpoint() -> None:
     assert Settings(APP_ENV="test").provider == "offline"
-    assert Settings(APP_ENV="test", AZURE_OPENAI_ENDPOINT="http://x", AZURE_OPENAI_API_KEY="k",
-                    AZURE_OPENAI_DEPLOYMENT="d").provider == "azure"
+    assert (
+        Settings(
+            APP_ENV="test",
+            AZURE_OPENAI_ENDPOINT="http://x",
+            AZURE_OPENAI_API_KEY="k",
+            AZURE_OPENAI_DEPLOYMENT="d",
+        ).provider
+        == "azure"
+    )
 
 
 def test_postgres_urls_use_psycopg3() -> None:

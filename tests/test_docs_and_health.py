@@ -8,8 +8,9 @@ from flask.testing import FlaskClient
 def test_openapi_is_3_1_and_lists_the_api(client: FlaskClient) -> None:
     spec = client.get("/openapi.json").get_json()
     assert spec["openapi"] == "3.1.0"
-    assert {"/v1/questions", "/generate-question", "/v1/speaking-tests",
-            "/v1/audit/events"} <= set(spec["paths"])
+    assert {"/v1/questions", "/generate-question", "/v1/speaking-tests", "/v1/audit/events"} <= set(
+        spec["paths"]
+    )
     schemas = spec["components"]["schemas"]
     assert schemas["QuestionRequest"]["additionalProperties"] is False
     assert set(schemas["QuestionRequest"]["properties"]) == {"topic", "part"}
@@ -31,21 +32,26 @@ def test_openapi_refs_all_resolve(client: FlaskClient) -> None:
 
     collect(spec)
     names = set(spec["components"]["schemas"])
-    assert refs and all(ref.removeprefix("#/components/schemas/") in names for ref in refs)
+    assert refs
+    assert all(ref.removeprefix("#/components/schemas/") in names for ref in refs)
 
 
 def test_docs_page_uses_only_local_assets(client: FlaskClient) -> None:
     page = client.get("/docs").get_data(as_text=True)
-    assert "/docs/assets/swagger-ui-bundle.js" in page and "http" not in page.replace(
-        "http-equiv", "")
+    assert "/docs/assets/swagger-ui-bundle.js" in page
+    assert "http" not in page.replace("http-equiv", "")
     for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
         with client.get(f"/docs/assets/{asset}") as response:
-            assert response.status_code == 200 and len(response.data) > 1000
+            assert response.status_code == 200
+            assert len(response.data) > 1000
 
 
 def test_healthz_and_readyz(client: FlaskClient) -> None:
     assert client.get("/healthz").status_code == 200
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.get_json()["data"] == {"database": "ok", "ratelimit_store": "ok",
-                                        "provider": "offline"}
+    assert ready.get_json()["data"] == {
+        "database": "ok",
+        "ratelimit_store": "ok",
+        "provider": "offline",
+    }

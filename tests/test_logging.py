@@ -20,8 +20,17 @@ from ielts_service.config import Settings
 from ielts_service.logging_setup import configure_logging
 
 BASE_FIELDS = {"timestamp", "level", "logger", "message", "request_id", "version", "environment"}
-ACCESS_FIELDS = {"method", "route", "path", "status", "duration_ms", "bytes", "key_id",
-                 "client_ip", "user_agent"}
+ACCESS_FIELDS = {
+    "method",
+    "route",
+    "path",
+    "status",
+    "duration_ms",
+    "bytes",
+    "key_id",
+    "client_ip",
+    "user_agent",
+}
 LogLines = Callable[[], list[dict[str, Any]]]
 
 
@@ -33,8 +42,9 @@ def log_file(tmp_path: Path) -> Path:
 @pytest.fixture
 def app(make_settings: Callable[..., Settings], log_file: Path) -> Flask:
     # The file handler gets the same lines as stdout, and is not swapped by pytest's capture.
-    return create_app(make_settings(LOG_LEVEL="INFO", ENABLE_TEST_ROUTES=True,
-                                    LOG_FILE=str(log_file)))
+    return create_app(
+        make_settings(LOG_LEVEL="INFO", ENABLE_TEST_ROUTES=True, LOG_FILE=str(log_file))
+    )
 
 
 @pytest.fixture
@@ -83,13 +93,18 @@ def test_access_line_fields_and_request_id(
     client: FlaskClient, auth: dict[str, str], log_lines: LogLines
 ) -> None:
     log_lines()
-    response = client.post("/v1/questions", json={"topic": "a trip"},
-                           headers={**auth, "User-Agent": "probe/1.0"})
+    response = client.post(
+        "/v1/questions", json={"topic": "a trip"}, headers={**auth, "User-Agent": "probe/1.0"}
+    )
     [line] = access_lines(log_lines())
     assert set(line) >= BASE_FIELDS | ACCESS_FIELDS
     assert line["request_id"] == response.headers["X-Request-ID"]
     assert (line["method"], line["route"], line["path"], line["status"]) == (
-        "POST", "/v1/questions", "/v1/questions", 200)
+        "POST",
+        "/v1/questions",
+        "/v1/questions",
+        200,
+    )
     assert line["key_id"] == auth["Authorization"].split("_")[1]
     assert line["bytes"] == len(response.data)
     assert line["duration_ms"] > 0
@@ -111,8 +126,13 @@ def test_access_line_fields_and_request_id(
     ],
 )
 def test_one_access_line_per_request_for_every_outcome(
-    client: FlaskClient, auth: dict[str, str], log_lines: LogLines,
-    method: str, path: str, kwargs: dict[str, Any], status: int,
+    client: FlaskClient,
+    auth: dict[str, str],
+    log_lines: LogLines,
+    method: str,
+    path: str,
+    kwargs: dict[str, Any],
+    status: int,
 ) -> None:
     headers = auth if kwargs.pop("auth", True) else {}
     log_lines()
@@ -127,9 +147,11 @@ def test_aborted_upload_gets_one_access_line(
 ) -> None:
     log_lines()
     # The client promised 100 bytes and hung up after 9.
-    response = client.post("/v1/questions", input_stream=io.BytesIO(b'{"topic":'),
-                           headers={**auth, "Content-Type": "application/json",
-                                    "Content-Length": "100"})
+    response = client.post(
+        "/v1/questions",
+        input_stream=io.BytesIO(b'{"topic":'),
+        headers={**auth, "Content-Type": "application/json", "Content-Length": "100"},
+    )
     [line] = access_lines(log_lines())
     assert line["status"] == response.status_code == 400
 

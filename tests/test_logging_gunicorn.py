@@ -57,16 +57,29 @@ class Service:
     def port(self) -> int:
         return int(self.gunicorn.url.rsplit(":", 1)[1])
 
-    def send(self, label: str, method: str, path: str, body: Any = None,
-             headers: dict[str, str] | None = None, content_type: str = "application/json") -> Sent:
+    def send(
+        self,
+        label: str,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> Sent:
         """One request on its own connection; `body` is JSON unless it is bytes."""
         data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
-            conn.request(method, path, body=data, headers={
-                "X-Forwarded-For": self.client_ip, "Content-Type": content_type,
-                **(headers or {}),
-            })
+            conn.request(
+                method,
+                path,
+                body=data,
+                headers={
+                    "X-Forwarded-For": self.client_ip,
+                    "Content-Type": content_type,
+                    **(headers or {}),
+                },
+            )
             response = conn.getresponse()
             response.read()
             return Sent(label, response.status, response.headers["X-Request-ID"])
@@ -102,19 +115,36 @@ def service(
     with running_capture() as capture:
         env = service_env(
             workdir,
-            DATABASE_URL=f"sqlite:///{workdir}/service.db", RATELIMIT_STORAGE_URI=redis_url,
-            LOG_MAX_BYTES="4096", LOG_BACKUP_COUNT="500", LOG_LEVEL="DEBUG",
-            GUNICORN_LOG_LEVEL="info", AI_PROVIDER="azure", AZURE_OPENAI_ENDPOINT=upstream.url,
-            AZURE_OPENAI_API_KEY=AZURE_KEY, AZURE_OPENAI_DEPLOYMENT="gpt-4o-test",
-            AZURE_OPENAI_TIMEOUT_S="1", AZURE_OPENAI_MAX_RETRIES="1",
-            CIRCUIT_BREAKER_FAILURES="1000", SENTRY_DSN=capture.dsn, GIT_SHA=GIT_SHA,
-            ENABLE_TEST_ROUTES="true", TRUSTED_PROXY_HOPS="1",
-            RATE_LIMIT_UNAUTHENTICATED="1000/minute", RATE_LIMIT_DEFAULT="1000/minute",
+            DATABASE_URL=f"sqlite:///{workdir}/service.db",
+            RATELIMIT_STORAGE_URI=redis_url,
+            LOG_MAX_BYTES="4096",
+            LOG_BACKUP_COUNT="500",
+            LOG_LEVEL="DEBUG",
+            GUNICORN_LOG_LEVEL="info",
+            AI_PROVIDER="azure",
+            AZURE_OPENAI_ENDPOINT=upstream.url,
+            AZURE_OPENAI_API_KEY=AZURE_KEY,
+            AZURE_OPENAI_DEPLOYMENT="gpt-4o-test",
+            AZURE_OPENAI_TIMEOUT_S="1",
+            AZURE_OPENAI_MAX_RETRIES="1",
+            CIRCUIT_BREAKER_FAILURES="1000",
+            SENTRY_DSN=capture.dsn,
+            GIT_SHA=GIT_SHA,
+            ENABLE_TEST_ROUTES="true",
+            TRUSTED_PROXY_HOPS="1",
+            RATE_LIMIT_UNAUTHENTICATED="1000/minute",
+            RATE_LIMIT_DEFAULT="1000/minute",
         )
         gunicorn = start_gunicorn(workdir, env)
         try:
-            yield Service(gunicorn, workdir, capture, upstream, _create_keys(env["DATABASE_URL"]),
-                          f"10.{random.randrange(256)}.{random.randrange(256)}.7")
+            yield Service(
+                gunicorn,
+                workdir,
+                capture,
+                upstream,
+                _create_keys(env["DATABASE_URL"]),
+                f"10.{random.randrange(256)}.{random.randrange(256)}.7",
+            )
         finally:
             stop_group(gunicorn.process)
 
@@ -122,12 +152,16 @@ def service(
 def _create_keys(database_url: str) -> dict[str, str]:
     """Keys for the scenario, created in the instance's database once migrations ran."""
     engine = sa.create_engine(database_url)
-    specs = {"full": (["questions:generate", "audit:read"], None),
-             "reader": (["audit:read"], None), "limited": (["questions:generate"], "2/minute")}
+    specs = {
+        "full": (["questions:generate", "audit:read"], None),
+        "reader": (["audit:read"], None),
+        "limited": (["questions:generate"], "2/minute"),
+    }
     try:
         return {
-            name: keys.create_key(engine, name=f"{name}-{uuid.uuid4().hex[:8]}", scopes=scopes,
-                                  rate_limit=limit)[1]
+            name: keys.create_key(
+                engine, name=f"{name}-{uuid.uuid4().hex[:8]}", scopes=scopes, rate_limit=limit
+            )[1]
             for name, (scopes, limit) in specs.items()
         }
     finally:
@@ -143,31 +177,54 @@ def _concurrent_round(svc: Service, n: int) -> list[Sent]:
         ("part1", "POST", "/v1/questions", {"topic": "books", "part": 1}, svc.bearer("full")),
         ("legacy", "POST", "/generate-question", {"topic": "a park"}, {"X-API-Key": full}),
         ("speaking", "POST", "/v1/speaking-tests", {"topic": "music"}, svc.bearer("full")),
-        ("key-in-topic", "POST", "/v1/questions", {"topic": f"my key is {full}"},
-         svc.bearer("full")),
+        (
+            "key-in-topic",
+            "POST",
+            "/v1/questions",
+            {"topic": f"my key is {full}"},
+            svc.bearer("full"),
+        ),
         ("audit", "GET", "/v1/audit/events?limit=5", None, svc.bearer("reader")),
         ("health", "GET", "/healthz", None, {"X-Request-ID": f"client-id-{n}"}),
         ("bad-id", "GET", "/healthz", None, {"X-Request-ID": "not a valid id!"}),
         ("400", "POST", "/v1/questions", b"{not json", svc.bearer("full")),
         ("401-missing", "POST", "/v1/questions", {"topic": "x"}, {}),
-        ("401-unknown", "POST", "/v1/questions", {"topic": "x"},
-         {"Authorization": f"Bearer {unknown_key}"}),
-        ("401-opaque", "POST", "/v1/questions", {"topic": "x"},
-         {"Authorization": f"Bearer {BEARER_TOKEN}"}),
+        (
+            "401-unknown",
+            "POST",
+            "/v1/questions",
+            {"topic": "x"},
+            {"Authorization": f"Bearer {unknown_key}"},
+        ),
+        (
+            "401-opaque",
+            "POST",
+            "/v1/questions",
+            {"topic": "x"},
+            {"Authorization": f"Bearer {BEARER_TOKEN}"},
+        ),
         ("403", "POST", "/v1/questions", {"topic": "x"}, svc.bearer("reader")),
         ("404", "GET", "/no/such/path", None, {}),
         ("404-key-in-query", "GET", f"/nope?api_key={full}&token={BEARER_TOKEN}", None, {}),
         ("405", "GET", "/v1/questions", None, svc.bearer("full")),
         ("413", "POST", "/v1/questions", b"x" * 17_000, svc.bearer("full")),
         ("422", "POST", "/v1/questions", {"topic": ""}, svc.bearer("full")),
-        ("422-key-field", "POST", "/v1/questions", {"topic": "x", "api_key": full},
-         svc.bearer("full")),
+        (
+            "422-key-field",
+            "POST",
+            "/v1/questions",
+            {"topic": "x", "api_key": full},
+            svc.bearer("full"),
+        ),
         ("500", "GET", f"/_test/crash?token={BEARER_TOKEN}", None, svc.bearer("full")),
     ]
     with ThreadPoolExecutor(max_workers=8) as pool:
         sent = list(pool.map(lambda call: svc.send(*call), calls))
-    sent.append(svc.send("415", "POST", "/v1/questions", b"topic", svc.bearer("full"),
-                         content_type="text/plain"))
+    sent.append(
+        svc.send(
+            "415", "POST", "/v1/questions", b"topic", svc.bearer("full"), content_type="text/plain"
+        )
+    )
     return sent
 
 
@@ -179,26 +236,34 @@ def _upstream_failures(svc: Service) -> tuple[list[Sent], list[str]]:
         svc.fake_azure.set(mode=mode, retry_after=0)
         sent.append(svc.send(label, *ask))
     svc.fake_azure.set(mode="hang")
-    aborted = [svc.hang_up(
-        "aborted-wait", f"aborted-{uuid.uuid4().hex}",
-        "POST /v1/questions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        f"Authorization: Bearer {svc.keys['full']}\r\nContent-Length: 17\r\n",
-        b'{"topic": "late"}',
-    )]
+    aborted = [
+        svc.hang_up(
+            "aborted-wait",
+            f"aborted-{uuid.uuid4().hex}",
+            "POST /v1/questions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer {svc.keys['full']}\r\nContent-Length: 17\r\n",
+            b'{"topic": "late"}',
+        )
+    ]
     sent.append(svc.send("504", *ask))
     svc.fake_azure.set(mode="ok")
-    aborted.append(svc.hang_up(
-        "aborted-upload", f"aborted-{uuid.uuid4().hex}",
-        "POST /v1/questions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        f"Authorization: Bearer {svc.keys['full']}\r\nContent-Length: 100\r\n",
-        b'{"topic":',
-    ))
+    aborted.append(
+        svc.hang_up(
+            "aborted-upload",
+            f"aborted-{uuid.uuid4().hex}",
+            "POST /v1/questions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer {svc.keys['full']}\r\nContent-Length: 100\r\n",
+            b'{"topic":',
+        )
+    )
     return sent, aborted
 
 
 def _rate_limited(svc: Service) -> list[Sent]:
-    return [svc.send("limited", "POST", "/v1/questions", {"topic": "a lake"}, svc.bearer("limited"))
-            for _ in range(3)]
+    return [
+        svc.send("limited", "POST", "/v1/questions", {"topic": "a lake"}, svc.bearer("limited"))
+        for _ in range(3)
+    ]
 
 
 def _log_lines(workdir: Path) -> list[dict[str, Any]]:
@@ -219,8 +284,12 @@ class Outcome:
     service: Service
 
     def access_lines(self) -> list[dict[str, Any]]:
-        return [line for line in self.lines if line["logger"] == "ielts_service.access"
-                and line["client_ip"] == self.service.client_ip]
+        return [
+            line
+            for line in self.lines
+            if line["logger"] == "ielts_service.access"
+            and line["client_ip"] == self.service.client_ip
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -239,9 +308,14 @@ def outcome(service: Service) -> Outcome:
     wait_until(aborted_logged, 30, "the aborted requests' access lines")
     service.gunicorn.terminate()
     service.gunicorn.process.wait(timeout=60)
-    return Outcome(sent, aborted, _log_lines(service.workdir),
-                   sorted((service.workdir / "log").glob("service.log*")),
-                   (service.workdir / "gunicorn.out").read_text(), service)
+    return Outcome(
+        sent,
+        aborted,
+        _log_lines(service.workdir),
+        sorted((service.workdir / "log").glob("service.log*")),
+        (service.workdir / "gunicorn.out").read_text(),
+        service,
+    )
 
 
 def test_scenario_covers_every_error_class_and_rotates(outcome: Outcome) -> None:
@@ -274,7 +348,8 @@ def test_exactly_one_access_line_per_request(outcome: Outcome) -> None:
 def test_access_lines_match_what_each_client_saw(outcome: Outcome) -> None:
     by_id = {line["request_id"]: line for line in outcome.access_lines()}
     assert {sent.request_id: by_id[sent.request_id]["status"] for sent in outcome.sent} == {
-        sent.request_id: sent.status for sent in outcome.sent}
+        sent.request_id: sent.status for sent in outcome.sent
+    }
     assert [by_id[request_id]["status"] for request_id in outcome.aborted] == [504, 400]
     client_ids = [sent.request_id for sent in outcome.sent if sent.label == "health"]
     assert client_ids == [f"client-id-{n}" for n in range(3)]

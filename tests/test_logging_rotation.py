@@ -25,8 +25,10 @@ for n in range(int(sys.argv[3])):
 def test_concurrent_writers_lose_nothing_across_rotations(tmp_path: Path) -> None:
     log_file = tmp_path / "service.log"
     writers = [
-        subprocess.Popen([sys.executable, "-c", WRITER, str(log_file), str(w), str(LINES)],
-                         stdout=subprocess.DEVNULL)
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(log_file), str(w), str(LINES)],
+            stdout=subprocess.DEVNULL,
+        )
         for w in range(WRITERS)
     ]
     assert [writer.wait(timeout=120) for writer in writers] == [0] * WRITERS
@@ -34,4 +36,5 @@ def test_concurrent_writers_lose_nothing_across_rotations(tmp_path: Path) -> Non
     lines = [json.loads(line) for path in files for line in path.read_text().splitlines()]
     assert len(files) > 100
     assert Counter((line["writer"], line["n"]) for line in lines) == Counter(
-        (str(w), n) for w in range(WRITERS) for n in range(LINES))
+        (str(w), n) for w in range(WRITERS) for n in range(LINES)
+    )

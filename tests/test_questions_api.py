@@ -13,10 +13,12 @@ def test_part2_cue_card_shape(client: FlaskClient, auth: dict[str, str], path: s
     response = client.post(path, json={"topic": "a memorable trip"}, headers=auth)
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"status", "data"} and body["status"] == "success"
+    assert set(body) == {"status", "data"}
+    assert body["status"] == "success"
     data = body["data"]
     assert set(data) == QUESTION_FIELDS
-    assert data["part"] == 2 and data["provider"] == "offline"
+    assert data["part"] == 2
+    assert data["provider"] == "offline"
     assert data["question"].startswith("Describe ")
     assert 3 <= len(data["prompts"]) <= 4
     assert data["explain"].startswith("and explain")
@@ -27,22 +29,30 @@ def test_part2_cue_card_shape(client: FlaskClient, auth: dict[str, str], path: s
 def test_part1_and_part3_are_single_questions(
     client: FlaskClient, auth: dict[str, str], part: int
 ) -> None:
-    data = client.post("/v1/questions", json={"topic": "a book", "part": part},
-                       headers=auth).get_json()["data"]
+    data = client.post(
+        "/v1/questions", json={"topic": "a book", "part": part}, headers=auth
+    ).get_json()["data"]
     assert data["part"] == part
     assert data["question"].endswith("?")
-    assert data["prompts"] == [] and data["explain"] is None
+    assert data["prompts"] == []
+    assert data["explain"] is None
 
 
 @pytest.mark.parametrize(
     ("kwargs", "status", "code"),
     [
-        ({"data": "topic=x", "content_type": "application/x-www-form-urlencoded"}, 415,
-         "unsupported_media_type"),
+        (
+            {"data": "topic=x", "content_type": "application/x-www-form-urlencoded"},
+            415,
+            "unsupported_media_type",
+        ),
         ({"data": "{not json", "content_type": "application/json"}, 400, "invalid_json"),
         ({"data": "", "content_type": "application/json"}, 400, "invalid_json"),
-        ({"data": "x" * (16 * 1024 + 1), "content_type": "application/json"}, 413,
-         "payload_too_large"),
+        (
+            {"data": "x" * (16 * 1024 + 1), "content_type": "application/json"},
+            413,
+            "payload_too_large",
+        ),
         ({"json": {}}, 422, "validation_error"),
         ({"json": []}, 422, "validation_error"),
         ({"json": {"topic": ""}}, 422, "validation_error"),
@@ -64,7 +74,8 @@ def test_bad_input_gets_the_exact_status_and_code(
     response = client.post("/v1/questions", headers=auth, **kwargs)
     assert response.status_code == status
     body = response.get_json()
-    assert body["status"] == "error" and body["code"] == code
+    assert body["status"] == "error"
+    assert body["code"] == code
     assert body["request_id"] == response.headers["X-Request-ID"]
     expected_keys = {"status", "code", "message", "request_id"}
     if code == "validation_error":
@@ -74,20 +85,23 @@ def test_bad_input_gets_the_exact_status_and_code(
 
 
 def test_validation_details_name_each_field(client: FlaskClient, auth: dict[str, str]) -> None:
-    body = client.post("/v1/questions", json={"topic": "", "part": 9, "colour": "red"},
-                       headers=auth).get_json()
+    body = client.post(
+        "/v1/questions", json={"topic": "", "part": 9, "colour": "red"}, headers=auth
+    ).get_json()
     assert {d["field"] for d in body["details"]} == {"topic", "part", "colour"}
 
 
 def test_topic_is_stripped(client: FlaskClient, auth: dict[str, str]) -> None:
-    data = client.post("/v1/questions", json={"topic": "  a memorable trip \n"},
-                       headers=auth).get_json()["data"]
+    data = client.post(
+        "/v1/questions", json={"topic": "  a memorable trip \n"}, headers=auth
+    ).get_json()["data"]
     assert data["topic"] == "a memorable trip"
 
 
 def test_client_request_id_is_echoed(client: FlaskClient, auth: dict[str, str]) -> None:
-    response = client.post("/v1/questions", json={"topic": "a park"},
-                           headers={**auth, "X-Request-ID": "client-id_1.2"})
+    response = client.post(
+        "/v1/questions", json={"topic": "a park"}, headers={**auth, "X-Request-ID": "client-id_1.2"}
+    )
     assert response.headers["X-Request-ID"] == "client-id_1.2"
 
 
@@ -95,4 +109,6 @@ def test_client_request_id_is_echoed(client: FlaskClient, auth: dict[str, str]) 
 def test_bad_request_id_is_replaced(client: FlaskClient, offered: str) -> None:
     response = client.get("/healthz", headers={"X-Request-ID": offered})
     generated = response.headers["X-Request-ID"]
-    assert generated and generated != offered and len(generated) == 32
+    assert generated
+    assert generated != offered
+    assert len(generated) == 32

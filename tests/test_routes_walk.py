@@ -28,7 +28,8 @@ def assert_json_error(response: object, status: int) -> None:
     assert response.status_code == status  # type: ignore[attr-defined]
     assert response.mimetype == "application/json"  # type: ignore[attr-defined]
     body = response.get_json()  # type: ignore[attr-defined]
-    assert body["status"] == "error" and body["request_id"]
+    assert body["status"] == "error"
+    assert body["request_id"]
     assert "<html" not in response.get_data(as_text=True).lower()  # type: ignore[attr-defined]
 
 
@@ -44,8 +45,12 @@ def test_every_route_rejects_other_methods_with_json_405(walk_app: Flask) -> Non
 
 @pytest.mark.parametrize(
     ("body", "content_type"),
-    [("{broken", "application/json"), ("<xml/>", "application/xml"), ("[1,2]", "application/json"),
-     ("\x00\xff", "application/json")],
+    [
+        ("{broken", "application/json"),
+        ("<xml/>", "application/xml"),
+        ("[1,2]", "application/json"),
+        ("\x00\xff", "application/json"),
+    ],
 )
 def test_every_post_route_answers_bad_bodies_with_a_json_4xx(
     walk_app: Flask, auth_for: Callable[[Flask], dict[str, str]], body: str, content_type: str
@@ -58,8 +63,10 @@ def test_every_post_route_answers_bad_bodies_with_a_json_4xx(
             assert_json_error(response, response.status_code)
 
 
-@pytest.mark.parametrize("path", ["/nope", "/v1", "/v1/questions/extra", "//v1//questions",
-                                  "/docs/assets/missing.js", "/%ff"])
+@pytest.mark.parametrize(
+    "path",
+    ["/nope", "/v1", "/v1/questions/extra", "//v1//questions", "/docs/assets/missing.js", "/%ff"],
+)
 def test_unknown_paths_are_json_404s(client: FlaskClient, path: str) -> None:
     response = client.get(path)
     assert_json_error(response, 404)
@@ -71,7 +78,8 @@ def test_unhandled_exception_is_a_json_500_without_internals(walk_app: Flask) ->
     assert_json_error(response, 500)
     body = response.get_data(as_text=True)
     assert response.get_json()["code"] == "internal_error"
-    assert "deliberate failure" not in body and "Traceback" not in body
+    assert "deliberate failure" not in body
+    assert "Traceback" not in body
 
 
 @pytest.fixture
@@ -80,8 +88,9 @@ def auth_for() -> Callable[[Flask], dict[str, str]]:
     from ielts_service.db import get_engine_of
 
     def make(app: Flask) -> dict[str, str]:
-        _, secret = keys.create_key(get_engine_of(app), name="walker",
-                                    scopes=["questions:generate", "audit:read"])
+        _, secret = keys.create_key(
+            get_engine_of(app), name="walker", scopes=["questions:generate", "audit:read"]
+        )
         return {"Authorization": f"Bearer {secret}"}
 
     return make
@@ -91,6 +100,10 @@ def test_unhandled_exception_is_counted_by_the_exporter(walk_app: Flask) -> None
     client = walk_app.test_client()
     client.get("/_test/crash")
     metrics = client.get("/metrics").get_data(as_text=True)
-    counted = [line for line in metrics.splitlines()
-               if line.startswith("flask_http_request_exceptions_total{")]
-    assert counted and float(counted[0].rsplit(" ", 1)[1]) == 1.0
+    counted = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("flask_http_request_exceptions_total{")
+    ]
+    assert counted
+    assert float(counted[0].rsplit(" ", 1)[1]) == 1.0

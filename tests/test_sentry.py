@@ -33,7 +33,10 @@ def sentry_app(
 ) -> Iterator[Flask]:
     """An app reporting to the capture server; the process-global SDK is stopped afterwards."""
     settings = make_settings(
-        **azure_settings, SENTRY_DSN=capture.dsn, GIT_SHA="abc1234", ENABLE_TEST_ROUTES=True,
+        **azure_settings,
+        SENTRY_DSN=capture.dsn,
+        GIT_SHA="abc1234",
+        ENABLE_TEST_ROUTES=True,
         CIRCUIT_BREAKER_FAILURES=100,
     )
     yield create_app(settings)
@@ -80,13 +83,18 @@ def test_event_carries_request_id_release_and_environment(
 
 
 def test_event_carries_no_secret(
-    sentry_client: FlaskClient, capture: SentryCapture, api_key: str,
+    sentry_client: FlaskClient,
+    capture: SentryCapture,
+    api_key: str,
     azure_settings: dict[str, Any],
 ) -> None:
     sentry_client.get(
         f"/_test/crash?api_key={api_key}&token={BEARER_TOKEN}",
-        headers={"Authorization": f"Bearer {BEARER_TOKEN}", "X-API-Key": api_key,
-                 "Cookie": f"session={api_key}"},
+        headers={
+            "Authorization": f"Bearer {BEARER_TOKEN}",
+            "X-API-Key": api_key,
+            "Cookie": f"session={api_key}",
+        },
     )
     assert len(events(capture)) == 1
     secrets = [api_key, azure_settings["AZURE_OPENAI_API_KEY"], SECRET_KEY, BEARER_TOKEN]
@@ -101,8 +109,13 @@ def test_event_carries_no_secret(
     [("GET", "/nope", None, 404), ("POST", "/v1/questions", {"topic": ""}, 422)],
 )
 def test_client_errors_send_no_event(
-    sentry_client: FlaskClient, capture: SentryCapture, api_key: str,
-    method: str, path: str, body: dict[str, str] | None, status: int,
+    sentry_client: FlaskClient,
+    capture: SentryCapture,
+    api_key: str,
+    method: str,
+    path: str,
+    body: dict[str, str] | None,
+    status: int,
 ) -> None:
     response = sentry_client.open(
         path, method=method, json=body, headers={"Authorization": f"Bearer {api_key}"}
@@ -112,12 +125,16 @@ def test_client_errors_send_no_event(
 
 
 def test_upstream_failure_after_retries_is_reported(
-    sentry_client: FlaskClient, capture: SentryCapture, api_key: str, fake_azure: FakeAzure,
+    sentry_client: FlaskClient,
+    capture: SentryCapture,
+    api_key: str,
+    fake_azure: FakeAzure,
     azure_settings: dict[str, Any],
 ) -> None:
     fake_azure.set(mode="error")
-    response = sentry_client.post("/v1/questions", json={"topic": "a trip"},
-                                  headers={"Authorization": f"Bearer {api_key}"})
+    response = sentry_client.post(
+        "/v1/questions", json={"topic": "a trip"}, headers={"Authorization": f"Bearer {api_key}"}
+    )
     assert response.status_code == 502
     assert fake_azure.stats()["requests"] == 2  # the call and its one retry
     [event] = events(capture)
@@ -131,8 +148,9 @@ def test_content_filter_refusal_sends_no_event(
     sentry_client: FlaskClient, capture: SentryCapture, api_key: str, fake_azure: FakeAzure
 ) -> None:
     fake_azure.set(mode="content_filter_prompt")
-    response = sentry_client.post("/v1/questions", json={"topic": "a trip"},
-                                  headers={"Authorization": f"Bearer {api_key}"})
+    response = sentry_client.post(
+        "/v1/questions", json={"topic": "a trip"}, headers={"Authorization": f"Bearer {api_key}"}
+    )
     assert response.get_json()["code"] == "content_filtered"
     assert events(capture) == []
 
@@ -142,8 +160,9 @@ def test_audit_store_failure_is_reported(
 ) -> None:
     with get_engine_of(sentry_app).begin() as conn:
         conn.execute(sa.text("DROP TABLE audit_events"))
-    response = sentry_client.post("/v1/questions", json={"topic": "a trip"},
-                                  headers={"Authorization": f"Bearer {api_key}"})
+    response = sentry_client.post(
+        "/v1/questions", json={"topic": "a trip"}, headers={"Authorization": f"Bearer {api_key}"}
+    )
     assert response.get_json()["code"] == "audit_unavailable"
     [event] = events(capture)
     assert event["logger"] == "ielts_service.audit"
@@ -159,8 +178,9 @@ def test_auto_enabled_integrations_leak_no_key_into_spans(
     integrations = set(sentry_sdk.get_client().integrations)
     assert {"flask", "logging", "httpx2", "sqlalchemy"} <= integrations
     assert "openai" not in integrations
-    response = client.post("/v1/questions", json={"topic": "a trip"},
-                           headers={"Authorization": f"Bearer {api_key}"})
+    response = client.post(
+        "/v1/questions", json={"topic": "a trip"}, headers={"Authorization": f"Bearer {api_key}"}
+    )
     assert response.status_code == 200
     sentry_sdk.flush(timeout=5)
     [transaction] = capture.items("transaction")

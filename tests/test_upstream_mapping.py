@@ -29,19 +29,22 @@ def azure_auth(azure_app: Flask) -> dict[str, str]:
     from ielts_service import keys
     from ielts_service.db import get_engine_of
 
-    _, secret = keys.create_key(get_engine_of(azure_app), name="mapping",
-                                scopes=["questions:generate"])
+    _, secret = keys.create_key(
+        get_engine_of(azure_app), name="mapping", scopes=["questions:generate"]
+    )
     return {"Authorization": f"Bearer {secret}"}
 
 
 def test_success_returns_the_models_cue_card_and_usage(
     azure_client: FlaskClient, azure_auth: dict[str, str], fake_azure: FakeAzure
 ) -> None:
-    response = azure_client.post("/v1/questions", json={"topic": "a memorable trip"},
-                                 headers=azure_auth)
+    response = azure_client.post(
+        "/v1/questions", json={"topic": "a memorable trip"}, headers=azure_auth
+    )
     assert response.status_code == 200
     data = response.get_json()["data"]
-    assert data["provider"] == "azure" and data["model"] == "gpt-4o-test"
+    assert data["provider"] == "azure"
+    assert data["model"] == "gpt-4o-test"
     assert data["question"] == "Describe a memorable trip you took."
     assert data["usage"] == {"prompt_tokens": 120, "completion_tokens": 48}
 
@@ -74,14 +77,19 @@ def test_request_reaches_azure_route_with_key_header_and_quoted_topic(
     ],
 )
 def test_upstream_failures_map_to_status_and_code(
-    azure_client: FlaskClient, azure_auth: dict[str, str], fake_azure: FakeAzure,
-    mode: str, status: int, code: str,
+    azure_client: FlaskClient,
+    azure_auth: dict[str, str],
+    fake_azure: FakeAzure,
+    mode: str,
+    status: int,
+    code: str,
 ) -> None:
     fake_azure.set(mode=mode)
     response = azure_client.post("/v1/questions", json={"topic": "a park"}, headers=azure_auth)
     assert response.status_code == status
     body = response.get_json()
-    assert body["code"] == code and "data" not in body
+    assert body["code"] == code
+    assert "data" not in body
     assert "Traceback" not in response.get_data(as_text=True)
 
 
@@ -113,8 +121,11 @@ def test_content_filter_is_not_retried(
 def test_circuit_opens_after_consecutive_failures_and_recovers(
     make_settings: Callable[..., Settings], azure_settings: dict[str, Any], fake_azure: FakeAzure
 ) -> None:
-    settings = make_settings(**{**azure_settings, "AZURE_OPENAI_MAX_RETRIES": 0},
-                             CIRCUIT_BREAKER_FAILURES=2, CIRCUIT_BREAKER_COOLDOWN_S=0.5)
+    settings = make_settings(
+        **{**azure_settings, "AZURE_OPENAI_MAX_RETRIES": 0},
+        CIRCUIT_BREAKER_FAILURES=2,
+        CIRCUIT_BREAKER_COOLDOWN_S=0.5,
+    )
     app = create_app(settings)
     from ielts_service import keys
     from ielts_service.db import get_engine_of
@@ -128,7 +139,8 @@ def test_circuit_opens_after_consecutive_failures_and_recovers(
     fake_azure.set(mode="error")
     assert [ask().status_code for _ in range(2)] == [502, 502]
     opened = ask()
-    assert opened.status_code == 503 and opened.get_json()["code"] == "upstream_unavailable"
+    assert opened.status_code == 503
+    assert opened.get_json()["code"] == "upstream_unavailable"
     assert int(opened.headers["Retry-After"]) >= 1
     assert fake_azure.stats()["requests"] == 2  # the open circuit did not call upstream
 

@@ -1,4 +1,4 @@
-"""ielts-question-service: IELTS Speaking questions through Azure OpenAI, run as a production service."""
+"""ielts-question-service: IELTS Speaking questions through Azure OpenAI, run in production."""
 
 from __future__ import annotations
 

@@ -63,8 +63,12 @@ def authenticate() -> ApiKey:
             key, reason = store.verify(presented)
         except SQLAlchemyError as exc:
             # Neither the client's fault nor a bug: the key store is down; retry shortly.
-            raise ApiError(503, "key_store_unavailable", "keys cannot be checked right now",
-                           headers={"Retry-After": "5"}) from exc
+            raise ApiError(
+                503,
+                "key_store_unavailable",
+                "keys cannot be checked right now",
+                headers={"Retry-After": "5"},
+            ) from exc
         if key and reason == "ok":
             g.api_key = key
             return key

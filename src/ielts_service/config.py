@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Literal
 
 from dotenv import load_dotenv
+from limits import parse_many
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from limits import parse_many
 
 
 class ConfigError(SystemExit):
@@ -104,7 +103,9 @@ class Settings(BaseSettings):
             if self.ENABLE_TEST_ROUTES:
                 raise ValueError("ENABLE_TEST_ROUTES: must be false when APP_ENV=production")
             if self.AI_PROVIDER is None:
-                raise ValueError("AI_PROVIDER: must be set to azure or offline when APP_ENV=production")
+                raise ValueError(
+                    "AI_PROVIDER: must be set to azure or offline when APP_ENV=production"
+                )
         if self.provider == "azure":
             missing = [
                 name

@@ -16,7 +16,10 @@ log = logging.getLogger(__name__)
 # Failures of the upstream itself, after the SDK's retries: an error line, and through the
 # logging integration a Sentry event. A refused topic (422) or an open breaker is not one.
 _REPORTED_FAILURES = {
-    "upstream_timeout", "upstream_error", "upstream_rate_limited", "upstream_invalid_response",
+    "upstream_timeout",
+    "upstream_error",
+    "upstream_rate_limited",
+    "upstream_invalid_response",
 }
 
 
@@ -92,9 +95,16 @@ def generate_one(provider: QuestionProvider, topic: str, part: int) -> Generatio
 def _report(failure: UpstreamFailure) -> None:
     call = failure.call
     log.error(
-        "upstream failure after %d retries: %s", call.retries, failure.code,
-        extra={"error_code": failure.code, "provider": call.provider, "model": call.model,
-               "part": call.part, "upstream_latency_ms": call.upstream_latency_ms},
+        "upstream failure after %d retries: %s",
+        call.retries,
+        failure.code,
+        extra={
+            "error_code": failure.code,
+            "provider": call.provider,
+            "model": call.model,
+            "part": call.part,
+            "upstream_latency_ms": call.upstream_latency_ms,
+        },
     )
 
 

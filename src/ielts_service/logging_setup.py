@@ -72,10 +72,13 @@ class ConsoleFormatter(logging.Formatter):
     """One readable line: time, level, logger, request id, message, then extra fields."""
 
     def format(self, record: logging.LogRecord) -> str:
-        extras = {k: v for k, v in vars(record).items()
-                  if k not in _STANDARD_ATTRS and k not in _RESERVED}
-        line = (f"{self.formatTime(record, '%H:%M:%S')} {record.levelname:<7} {record.name} "
-                f"[{getattr(record, 'request_id', None) or '-'}] {record.getMessage()}")
+        extras = {
+            k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS and k not in _RESERVED
+        }
+        line = (
+            f"{self.formatTime(record, '%H:%M:%S')} {record.levelname:<7} {record.name} "
+            f"[{getattr(record, 'request_id', None) or '-'}] {record.getMessage()}"
+        )
         if extras:
             line += " " + " ".join(f"{k}={v}" for k, v in extras.items())
         if record.exc_text:

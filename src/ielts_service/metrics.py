@@ -62,12 +62,8 @@ RATE_LIMIT_FALLBACK = Gauge(
     "1 while a worker limits from its in-memory fallback because the shared store failed.",
     multiprocess_mode="livemax",
 )
-AUTH_FAILURES = Counter(
-    "ielts_auth_failures_total", "Refused credentials by reason.", ["reason"]
-)
-AUDIT_WRITES = Counter(
-    "ielts_audit_writes_total", "Audit record commits by outcome.", ["outcome"]
-)
+AUTH_FAILURES = Counter("ielts_auth_failures_total", "Refused credentials by reason.", ["reason"])
+AUDIT_WRITES = Counter("ielts_audit_writes_total", "Audit record commits by outcome.", ["outcome"])
 AUDIT_WRITE_LATENCY = Histogram(
     "ielts_audit_write_duration_seconds",
     "Time to append one audit record (chain lock included).",
@@ -104,7 +100,9 @@ def _token_guard(settings: Settings) -> Callable[[Callable[..., Any]], Callable[
             )
             if token and not valid:
                 raise ApiError(
-                    401, "unauthorized", "a metrics token is required",
+                    401,
+                    "unauthorized",
+                    "a metrics token is required",
                     headers={"WWW-Authenticate": "Bearer"},
                 )
             return view(*args, **kwargs)
@@ -132,4 +130,6 @@ def init_app(app: Flask, settings: Settings, version: str) -> None:
     # Export the failure series at 0 from the start: otherwise the first failure creates the
     # series at 1, and increase()/rate() (the AuditWriteFailure alert) never see it happen.
     AUDIT_WRITES.labels(outcome="failure")
-    BUILD_INFO.labels(version=version, environment=settings.APP_ENV, provider=settings.provider).set(1)
+    BUILD_INFO.labels(
+        version=version, environment=settings.APP_ENV, provider=settings.provider
+    ).set(1)

@@ -40,7 +40,10 @@ def _envelope(model: type[BaseModel]) -> dict[str, Any]:
         "type": "object",
         "required": ["status", "data"],
         "additionalProperties": False,
-        "properties": {"status": {"const": "success"}, "data": {"$ref": _REF.format(model=model.__name__)}},
+        "properties": {
+            "status": {"const": "success"},
+            "data": {"$ref": _REF.format(model=model.__name__)},
+        },
     }
 
 
@@ -49,8 +52,14 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _operation(
-    summary: str, description: str, response: type[BaseModel], *, body: type[BaseModel] | None,
-    scope: str, errors: tuple[str, ...], **extra: Any,
+    summary: str,
+    description: str,
+    response: type[BaseModel],
+    *,
+    body: type[BaseModel] | None,
+    scope: str,
+    errors: tuple[str, ...],
+    **extra: Any,
 ) -> dict[str, Any]:
     error = _json({"$ref": _REF.format(model="ErrorBody")})
     operation: dict[str, Any] = {
@@ -58,15 +67,19 @@ def _operation(
         "description": description,
         "security": [{"bearer": [scope]}, {"apiKeyHeader": [scope]}],
         "responses": {
-            "200": {"description": "Success.", "content": _json(_envelope(response)),
-                    "headers": {"X-Request-ID": {"schema": {"type": "string"}}}},
+            "200": {
+                "description": "Success.",
+                "content": _json(_envelope(response)),
+                "headers": {"X-Request-ID": {"schema": {"type": "string"}}},
+            },
             **{code: {"description": _ERRORS[code], "content": error} for code in errors},
         },
         **extra,
     }
     if body is not None:
         operation["requestBody"] = {
-            "required": True, "content": _json({"$ref": _REF.format(model=body.__name__)})
+            "required": True,
+            "content": _json({"$ref": _REF.format(model=body.__name__)}),
         }
     return operation
 
@@ -74,7 +87,12 @@ def _operation(
 def build_spec(app: Flask) -> dict[str, Any]:
     """The whole document; routes come from the URL map, shapes from the models."""
     models: list[type[BaseModel]] = [
-        QuestionRequest, Question, SpeakingTestRequest, SpeakingTest, AuditEventsPage, ErrorBody
+        QuestionRequest,
+        Question,
+        SpeakingTestRequest,
+        SpeakingTest,
+        AuditEventsPage,
+        ErrorBody,
     ]
     _, schemas = models_json_schema(
         [(m, "validation" if m.__name__.endswith("Request") else "serialization") for m in models],
@@ -85,34 +103,68 @@ def build_spec(app: Flask) -> dict[str, Any]:
         "Generate one IELTS Speaking question",
         "Part 2 returns a cue card (question, 3-4 prompts, explain); Parts 1 and 3 return one "
         "question with empty prompts and a null explain.",
-        Question, body=QuestionRequest, scope="questions:generate", errors=ai_errors,
+        Question,
+        body=QuestionRequest,
+        scope="questions:generate",
+        errors=ai_errors,
     )
     paths: dict[str, Any] = {
         "/v1/questions": {"post": question},
-        "/generate-question": {"post": {**question, "deprecated": True,
-                                        "summary": "Same as POST /v1/questions (older clients)"}},
-        "/v1/speaking-tests": {"post": _operation(
-            "Generate a full mock Speaking test",
-            "Part 1, Part 2 and Part 3 are generated concurrently. All or nothing: if any part "
-            "fails after retries, the whole test fails with that part's error and no content.",
-            SpeakingTest, body=SpeakingTestRequest, scope="questions:generate", errors=ai_errors,
-        )},
-        "/v1/audit/events": {"get": _operation(
-            "List audit records, newest first",
-            "Filters: since, until (ISO 8601), key (id or name), outcome; cursor pagination.",
-            AuditEventsPage, body=None, scope="audit:read", errors=("401", "403", "422", "429"),
-            parameters=_query_parameters(AuditQuery),
-        )},
-        "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "Alive."}}}},
-        "/readyz": {"get": {"summary": "Readiness", "responses": {
-            "200": {"description": "Ready."}, "503": {"description": "A check failed (named)."}}}},
-        "/metrics": {"get": {"summary": "Prometheus exposition", "responses": {
-            "200": {"description": "Metrics.", "content": {"text/plain": {}}}}}},
+        "/generate-question": {
+            "post": {
+                **question,
+                "deprecated": True,
+                "summary": "Same as POST /v1/questions (older clients)",
+            }
+        },
+        "/v1/speaking-tests": {
+            "post": _operation(
+                "Generate a full mock Speaking test",
+                "Part 1, Part 2 and Part 3 are generated concurrently. All or nothing: if any part "
+                "fails after retries, the whole test fails with that part's error and no content.",
+                SpeakingTest,
+                body=SpeakingTestRequest,
+                scope="questions:generate",
+                errors=ai_errors,
+            )
+        },
+        "/v1/audit/events": {
+            "get": _operation(
+                "List audit records, newest first",
+                "Filters: since, until (ISO 8601), key (id or name), outcome; cursor pagination.",
+                AuditEventsPage,
+                body=None,
+                scope="audit:read",
+                errors=("401", "403", "422", "429"),
+                parameters=_query_parameters(AuditQuery),
+            )
+        },
+        "/healthz": {
+            "get": {"summary": "Liveness", "responses": {"200": {"description": "Alive."}}}
+        },
+        "/readyz": {
+            "get": {
+                "summary": "Readiness",
+                "responses": {
+                    "200": {"description": "Ready."},
+                    "503": {"description": "A check failed (named)."},
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus exposition",
+                "responses": {"200": {"description": "Metrics.", "content": {"text/plain": {}}}},
+            }
+        },
     }
     return {
         "openapi": "3.1.0",
-        "info": {"title": "ielts-question-service", "version": __version__,
-                 "description": "IELTS Speaking questions generated through Azure OpenAI."},
+        "info": {
+            "title": "ielts-question-service",
+            "version": __version__,
+            "description": "IELTS Speaking questions generated through Azure OpenAI.",
+        },
         "paths": {path: ops for path, ops in paths.items() if _routed(app, path)},
         "components": {
             "schemas": schemas["$defs"],

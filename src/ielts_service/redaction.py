@@ -17,13 +17,28 @@ _PATTERNS = [
     (re.compile(r"(iq_[0-9a-f]{12})_[A-Za-z0-9_-]+"), r"\1_" + REDACTED),
     (re.compile(r"(?i)\b(bearer|basic)\s+[^\s\"',;]+"), r"\1 " + REDACTED),
     # `name: value` / `name=value`, including a scheme word before the value ("Token abc").
-    (re.compile(rf"(?i)((?:{_CREDENTIAL_FIELDS})[\"']?\s*[:=]\s*[\"']?)(?:[A-Za-z]+\s+)?[^\s\"',;&]+"),
-     r"\1" + REDACTED),
+    (
+        re.compile(
+            rf"(?i)((?:{_CREDENTIAL_FIELDS})[\"']?\s*[:=]\s*[\"']?)(?:[A-Za-z]+\s+)?[^\s\"',;&]+"
+        ),
+        r"\1" + REDACTED,
+    ),
     # Credentials inside URLs: a DSN's key and secret, a database or Redis password.
     (re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^:/@\s]*(?::[^@\s]*)?@"), r"\1" + REDACTED + "@"),
 ]
-SECRET_KEYS = {"authorization", "x-api-key", "api-key", "api_key", "cookie", "set-cookie", "key",
-               "token", "password", "secret", "dsn"}
+SECRET_KEYS = {
+    "authorization",
+    "x-api-key",
+    "api-key",
+    "api_key",
+    "cookie",
+    "set-cookie",
+    "key",
+    "token",
+    "password",
+    "secret",
+    "dsn",
+}
 
 
 class Redactor:

@@ -23,7 +23,7 @@ class StrictModel(BaseModel):
 
 
 class TopicModel(StrictModel):
-    topic: Topic = Field(description="What the questions are about, 1–200 characters.")
+    topic: Topic = Field(description="What the questions are about, 1 to 200 characters.")
 
     @field_validator("topic")
     @classmethod

@@ -26,8 +26,12 @@ api_keys = sa.Table(
 audit_events = sa.Table(
     "audit_events",
     metadata,
-    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
-              autoincrement=False),
+    sa.Column(
+        "seq",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+    ),
     sa.Column("id", sa.String(26), nullable=False, unique=True),
     sa.Column("time", sa.DateTime(timezone=True), nullable=False),
     sa.Column("schema_version", sa.Integer, nullable=False),

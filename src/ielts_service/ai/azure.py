@@ -46,9 +46,7 @@ def build_client(settings: Settings) -> AzureOpenAI:
         ),
         max_retries=settings.AZURE_OPENAI_MAX_RETRIES,
         http_client=httpx2.Client(
-            limits=httpx2.Limits(
-                max_connections=connections, max_keepalive_connections=connections
-            )
+            limits=httpx2.Limits(max_connections=connections, max_keepalive_connections=connections)
         ),
         **credential,
     )

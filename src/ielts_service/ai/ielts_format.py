@@ -26,7 +26,9 @@ def parse_cue_card(text: str) -> tuple[str, list[str], str]:
     try:
         reply = _CueCardReply.model_validate_json(text)
     except ValidationError as exc:
-        raise FormatError(f"reply does not match the cue-card schema: {exc.error_count()} errors")
+        raise FormatError(
+            f"reply does not match the cue-card schema: {exc.error_count()} errors"
+        ) from None
     question, explain = _clean(reply.question), _clean(reply.explain)
     prompts = [_clean(p).lstrip("-•* ").strip() for p in reply.prompts]
     if not question.lower().startswith("describe "):
@@ -43,7 +45,9 @@ def parse_questions(text: str, count: int) -> list[str]:
     try:
         reply = _QuestionsReply.model_validate_json(text)
     except ValidationError as exc:
-        raise FormatError(f"reply does not match the questions schema: {exc.error_count()} errors")
+        raise FormatError(
+            f"reply does not match the questions schema: {exc.error_count()} errors"
+        ) from None
     questions = [_clean(q) for q in reply.questions]
     if len(questions) != count:
         raise FormatError(f"expected {count} questions, got {len(questions)}")

@@ -30,6 +30,8 @@ def readyz() -> Response:
         return error_response(503, "not_ready", f"not ready: {names}", details=failed)
     provider = current_app.extensions["question_provider"]
     return jsonify(
-        {"status": "success", "data": {"database": "ok", "ratelimit_store": "ok",
-                                       "provider": provider.name}}
+        {
+            "status": "success",
+            "data": {"database": "ok", "ratelimit_store": "ok", "provider": provider.name},
+        }
     )

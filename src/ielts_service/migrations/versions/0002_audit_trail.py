@@ -21,8 +21,12 @@ GENESIS = "0" * 64
 def upgrade() -> None:
     op.create_table(
         "audit_events",
-        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
-                  autoincrement=False),
+        sa.Column(
+            "seq",
+            sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+            primary_key=True,
+            autoincrement=False,
+        ),
         sa.Column("id", sa.String(26), nullable=False, unique=True),
         sa.Column("time", sa.DateTime(timezone=True), nullable=False),
         sa.Column("schema_version", sa.Integer, nullable=False),
@@ -65,8 +69,8 @@ def upgrade() -> None:
         sa.Column("anchor_hash", sa.String(64), nullable=False),
     )
     op.bulk_insert(
-        chain, [{"id": 1, "head_seq": 0, "head_hash": GENESIS, "anchor_seq": 1,
-                 "anchor_hash": GENESIS}]
+        chain,
+        [{"id": 1, "head_seq": 0, "head_hash": GENESIS, "anchor_seq": 1, "anchor_hash": GENESIS}],
     )
 
 
