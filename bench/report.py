@@ -50,7 +50,7 @@ def runs(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         labelled.append(("full stack, Azure 1 s (peer run)", peer["full"]))
     if capacity := results.get("capacity"):
         for run in capacity["runs"]:
-            labelled.append(("full stack, Azure 1 s", run))
+            labelled.append((f"full stack, Azure 1 s, {run['connections']} connections", run))
     if fanout := results.get("fanout"):
         for name, run in fanout["low_load"].items():
             labelled.append((f"{name.replace('_', ' ')}, Azure 1 s, low load", run))
