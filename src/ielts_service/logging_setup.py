@@ -14,6 +14,7 @@ from typing import TextIO
 
 import click
 from concurrent_log_handler import ConcurrentRotatingFileHandler
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from .config import Settings
@@ -31,6 +32,10 @@ class ContextFilter(logging.Filter):
         self._redactor = redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
+        # Attached to every handler; the work is done once per record.
+        if getattr(record, "_context_applied", False):
+            return True
+        record._context_applied = True
         if not hasattr(record, "request_id"):
             record.request_id = current_request_id()
         record.msg = self._redactor.text(record.getMessage())
@@ -57,15 +62,23 @@ class _NoWerkzeugAccessLines(logging.Filter):
 
 
 class JsonLineFormatter(JsonFormatter):
-    """python-json-logger's formatter, printing the traceback the context filter redacted."""
+    """python-json-logger's formatter, printing the traceback the context filter redacted.
+
+    Every handler shares this formatter, so a record is serialised once, not once per handler.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
+        line: str | None = getattr(record, "_json_line", None)
+        if line is not None:
+            return line
         # Without exc_info, JsonFormatter falls back to exc_text for the `exc_info` field.
         exc_info, record.exc_info = record.exc_info, None
         try:
-            return super().format(record)
+            line = super().format(record)
         finally:
             record.exc_info = exc_info
+        record._json_line = line
+        return line
 
 
 class ConsoleFormatter(logging.Formatter):
@@ -86,7 +99,13 @@ class ConsoleFormatter(logging.Formatter):
         return line
 
 
-_STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_BOOKKEEPING = ("_context_applied", "_json_line")
+_STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    *_BOOKKEEPING,
+}
 _TRACEBACKS = logging.Formatter()
 
 
@@ -100,6 +119,7 @@ def build_formatter(settings: Settings, version: str) -> logging.Formatter:
         rename_fields={"levelname": "level", "name": "logger"},
         static_fields={"version": version, "environment": settings.APP_ENV},
         timestamp=True,
+        reserved_attrs=[*RESERVED_ATTRS, *_BOOKKEEPING],
     )
 
 

@@ -26,6 +26,8 @@ _PATTERNS = [
     # Credentials inside URLs: a DSN's key and secret, a database or Redis password.
     (re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^:/@\s]*(?::[^@\s]*)?@"), r"\1" + REDACTED + "@"),
 ]
+# Every pattern above needs one of these words first: text without them skips the patterns.
+_MAYBE_SECRET = re.compile(rf"(?i)iq_|bearer|basic|{_CREDENTIAL_FIELDS}|://")
 SECRET_KEYS = {
     "authorization",
     "x-api-key",
@@ -49,7 +51,10 @@ class Redactor:
 
     def text(self, value: str) -> str:
         for secret in self._values:
-            value = value.replace(secret, REDACTED)
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        if not _MAYBE_SECRET.search(value):
+            return value
         for pattern, replacement in _PATTERNS:
             value = pattern.sub(replacement, value)
         return value
