@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,6 +14,7 @@ from flask.testing import FlaskClient
 from ielts_service import create_app
 from ielts_service.config import Settings
 from ielts_service.db import get_engine_of
+from ielts_service.request_id import current_request_id
 from tests.conftest import FakeAzure
 
 TEST_FIELDS = {"topic", "part1", "part2", "part3", "provider", "model", "usage"}
@@ -243,3 +245,32 @@ class TestOffline:
         assert set(data) == TEST_FIELDS
         assert data["provider"] == "offline"
         assert len(data["part1"]) == len(data["part3"]) == 3
+
+
+def test_log_lines_from_the_fan_out_threads_carry_the_request_id(
+    client: FlaskClient, auth: dict[str, str]
+) -> None:
+    seen: list[tuple[str, str | None]] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.threadName.startswith("speaking-test"):
+                seen.append((record.name, current_request_id()))
+
+    handler, sdk_log = Capture(), logging.getLogger("openai")
+    previous_level = sdk_log.level
+    sdk_log.setLevel(logging.DEBUG)
+    sdk_log.addHandler(handler)
+    try:
+        response = client.post(
+            "/v1/speaking-tests",
+            json={"topic": "a river"},
+            headers={**auth, "X-Request-ID": "fan-out-1"},
+        )
+    finally:
+        sdk_log.removeHandler(handler)
+        sdk_log.setLevel(previous_level)
+    assert response.status_code == 200
+    assert seen
+    assert {request_id for _, request_id in seen} == {"fan-out-1"}
+    assert current_request_id() is None  # and nothing leaks past the request

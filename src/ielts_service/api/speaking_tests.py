@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 
 from flask import Blueprint, Response, current_app
 
@@ -29,8 +30,13 @@ def create_speaking_test() -> Response:
     parallel = min(len(jobs), current_app.config["SETTINGS"].SPEAKING_TEST_MAX_PARALLEL)
     # One short-lived pool per request, bounded, nothing shared. It beat asyncio with a
     # per-request AsyncAzureOpenAI on latency, CPU and throughput (bench/fanout.py).
+    # Each job runs in a copy of this context, so its log lines carry the request id.
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="speaking-test") as pool:
-        results = list(pool.map(lambda job: call_provider(provider, body.topic, *job), jobs))
+        futures = [
+            pool.submit(copy_context().run, call_provider, provider, body.topic, part, count)
+            for part, count in jobs
+        ]
+        results = [future.result() for future in futures]
     failures = [result for result in results if isinstance(result, UpstreamFailure)]
     commit_audit(ctx, results, failures[0].status if failures else 200)
     if failures:
