@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -58,16 +60,21 @@ def on_starting(server):  # type: ignore[no-untyped-def]
 
 
 def _migrate_once() -> None:
-    """Apply migrations in the master (not in each worker), when settings ask for it."""
-    from ielts_service.config import load_settings
-    from ielts_service.db import build_engine, upgrade
+    """Apply migrations once, before the workers start, when settings ask for it.
 
-    settings = load_settings()
-    if settings.auto_migrate:
-        engine = build_engine(settings)
-        upgrade(engine)
-        engine.dispose()
-    os.environ["AUTO_MIGRATE"] = "false"
+    `flask db upgrade` runs in a child process, so the long-lived master never imports
+    SQLAlchemy and Alembic (tens of MB kept for the life of the service).
+    """
+    from ielts_service.config import load_settings
+
+    wanted = load_settings().auto_migrate
+    os.environ["AUTO_MIGRATE"] = "false"  # the workers, and the command itself, skip it
+    if wanted:
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "ielts_service", "db", "upgrade"],
+            check=True,
+            stdout=subprocess.DEVNULL,  # its one-line report; its logs (stderr) are JSON
+        )
 
 
 def post_worker_init(worker):  # type: ignore[no-untyped-def]
@@ -86,9 +93,9 @@ def post_worker_init(worker):  # type: ignore[no-untyped-def]
 
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]
-    from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
+    from prometheus_client import multiprocess
 
-    GunicornInternalPrometheusMetrics.mark_process_dead_on_child_exit(worker.pid)
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def worker_exit(server, worker):  # type: ignore[no-untyped-def]

@@ -84,7 +84,7 @@ db_cli = AppGroup("db", help="Database schema migrations.")
 def upgrade_command(revision: str) -> None:
     """Apply migrations up to REVISION (default: head)."""
     upgrade(get_engine(), revision)
-    click.echo(f"database upgraded to {revision}", err=True)
+    click.echo(f"database upgraded to {revision}")
 
 
 @db_cli.command("current")
