@@ -25,12 +25,12 @@ from ielts_service.ai.azure import _interpret, _map_api_error, _replace
 from ielts_service.ai.prompts import PROMPT_VERSION, build_messages, messages_sha256
 from ielts_service.ai.prompts import response_format as schema_for
 from ielts_service.ai.types import CallRecord, Generation, UpstreamFailure
-from ielts_service.api import success
+from ielts_service.api.speaking_tests import finish_speaking_test
 from ielts_service.auth import require_scope
 from ielts_service.config import Settings
-from ielts_service.generation import _observe, charge_tokens, commit_audit, request_context
+from ielts_service.generation import _observe, request_context
 from ielts_service.limits import per_key_limits
-from ielts_service.schemas import CueCard, SpeakingTest, SpeakingTestRequest, Usage
+from ielts_service.schemas import SpeakingTestRequest
 from ielts_service.validation import parse_body
 
 bp = Blueprint("bench_async_fanout", __name__)
@@ -113,29 +113,7 @@ def create_speaking_test_async() -> Response:
     ctx, provider = request_context(), get_provider()
     jobs = [(1, body.part1_count), (2, 1), (3, body.part3_count)]
     results = asyncio.run(_all_parts(current_app.config["SETTINGS"], body.topic, jobs))
-    failures = [result for result in results if isinstance(result, UpstreamFailure)]
-    commit_audit(ctx, results, failures[0].status if failures else 200)
-    if failures:
-        raise failures[0]
-    part1, part2, part3 = (result for result in results if isinstance(result, Generation))
-    charge_tokens([part1, part2, part3])
-    calls = [part1.call, part2.call, part3.call]
-    return success(
-        SpeakingTest(
-            topic=body.topic,
-            part1=part1.questions,
-            part2=CueCard(
-                question=part2.questions[0], prompts=part2.prompts, explain=part2.explain
-            ),
-            part3=part3.questions,
-            provider=provider.name,
-            model=provider.model,
-            usage=Usage(
-                prompt_tokens=sum(c.prompt_tokens for c in calls),
-                completion_tokens=sum(c.completion_tokens for c in calls),
-            ),
-        )
-    )
+    return finish_speaking_test(ctx, provider, body.topic, results)
 
 
 app = create_app()

@@ -7,10 +7,16 @@ from contextvars import copy_context
 
 from flask import Blueprint, Response, current_app
 
-from ..ai import get_provider
+from ..ai import QuestionProvider, get_provider
 from ..ai.types import Generation, UpstreamFailure
 from ..auth import require_scope
-from ..generation import call_provider, charge_tokens, commit_audit, request_context
+from ..generation import (
+    RequestContext,
+    call_provider,
+    charge_tokens,
+    commit_audit,
+    request_context,
+)
 from ..limits import per_key_limits
 from ..schemas import CueCard, SpeakingTest, SpeakingTestRequest, Usage
 from ..validation import parse_body
@@ -37,15 +43,26 @@ def create_speaking_test() -> Response:
             for part, count in jobs
         ]
         results = [future.result() for future in futures]
+    return finish_speaking_test(ctx, provider, body.topic, results)
+
+
+def finish_speaking_test(
+    ctx: RequestContext,
+    provider: QuestionProvider,
+    topic: str,
+    results: list[Generation | UpstreamFailure],
+) -> Response:
+    """Audit every call, then answer all parts or, if any failed, only the first failure."""
     failures = [result for result in results if isinstance(result, UpstreamFailure)]
     commit_audit(ctx, results, failures[0].status if failures else 200)
     if failures:
         raise failures[0]
     part1, part2, part3 = (result for result in results if isinstance(result, Generation))
     charge_tokens([part1, part2, part3])
+    calls = [part1.call, part2.call, part3.call]
     return success(
         SpeakingTest(
-            topic=body.topic,
+            topic=topic,
             part1=part1.questions,
             part2=CueCard(
                 question=part2.questions[0], prompts=part2.prompts, explain=part2.explain
@@ -54,8 +71,8 @@ def create_speaking_test() -> Response:
             provider=provider.name,
             model=provider.model,
             usage=Usage(
-                prompt_tokens=sum(r.call.prompt_tokens for r in (part1, part2, part3)),
-                completion_tokens=sum(r.call.completion_tokens for r in (part1, part2, part3)),
+                prompt_tokens=sum(c.prompt_tokens for c in calls),
+                completion_tokens=sum(c.completion_tokens for c in calls),
             ),
         )
     )
