@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy.engine import Engine
 
 from .config import Settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 log = logging.getLogger(__name__)
@@ -65,6 +66,9 @@ def get_engine() -> Engine:
 
 
 def alembic_config(engine: Engine) -> Config:
+    # Alembic is imported only to migrate: workers that never do keep it out of memory.
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
@@ -73,6 +77,8 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations up to `revision`."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), revision)
 
 

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
-import sentry_sdk
 from flask import Flask, g, has_request_context, request, request_finished
-from sentry_sdk.integrations.flask import FlaskIntegration
-from sentry_sdk.integrations.logging import LoggingIntegration
-from sentry_sdk.integrations.openai import OpenAIIntegration
 
 from .config import Settings
 from .redaction import REDACTED, Redactor, redactor_for
@@ -27,6 +24,14 @@ def init_sentry(settings: Settings, version: str) -> None:
     """Start the SDK when a DSN is configured; errors (log level ERROR) become events."""
     if not settings.SENTRY_DSN:
         return
+    # Imported only when configured: the SDK and its integrations cost every worker memory.
+    import sentry_sdk
+    from sentry_sdk.integrations.flask import FlaskIntegration
+    from sentry_sdk.integrations.httpx2 import Httpx2Integration
+    from sentry_sdk.integrations.logging import LoggingIntegration
+    from sentry_sdk.integrations.redis import RedisIntegration
+    from sentry_sdk.integrations.sqlalchemy import SqlalchemyIntegration
+
     redactor = redactor_for(settings)
 
     def scrub(event: Any, _hint: Any) -> Any:
@@ -39,11 +44,17 @@ def init_sentry(settings: Settings, version: str) -> None:
         traces_sample_rate=settings.SENTRY_TRACES_SAMPLE_RATE,
         # send_default_pii is left unset, which means False: sentry-sdk 2.75 deprecates the
         # option, and its successor `data_collection` would turn the default EventScrubber off.
-        integrations=[FlaskIntegration(), LoggingIntegration(event_level=logging.ERROR)],
-        # The OpenAI integration reports every SDK exception as unhandled, a content-filter
-        # refusal (a 422 to the client) included; the service reports upstream failures itself,
-        # once, after retries (generation.py).
-        disabled_integrations=[OpenAIIntegration()],
+        integrations=[
+            FlaskIntegration(),
+            LoggingIntegration(event_level=logging.ERROR),
+            Httpx2Integration(),  # upstream calls as spans
+            SqlalchemyIntegration(),
+            RedisIntegration(),
+        ],
+        # Only the integrations listed. The auto-enabled OpenAI one, for instance, reports every
+        # SDK exception as unhandled, a content-filter refusal (a 422 to the client) included;
+        # the service reports upstream failures itself, once, after retries (generation.py).
+        auto_enabling_integrations=False,
         before_send=scrub,
         before_send_transaction=scrub,
     )
@@ -62,6 +73,8 @@ def _request_tags() -> dict[str, str]:
 
 def _tag_scope(_sender: Flask, **_extra: Any) -> None:
     """Tag the request's scope once the key is known, so its transaction carries the tags too."""
+    import sentry_sdk
+
     sentry_sdk.set_tags(_request_tags())
 
 
@@ -90,4 +103,7 @@ def _scrub(event: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
 
 
 def flush() -> None:
-    sentry_sdk.flush(timeout=2)
+    """Send what is queued; nothing to do when the SDK was never started."""
+    sentry_sdk = sys.modules.get("sentry_sdk")
+    if sentry_sdk is not None:
+        sentry_sdk.flush(timeout=2)
