@@ -52,15 +52,22 @@ class FakeAzureState:
 def _reply_content(body: dict[str, Any]) -> str:
     schema_name = body.get("response_format", {}).get("json_schema", {}).get("name", "")
     if schema_name == "ielts_cue_card":
-        return json.dumps({
-            "question": "Describe a memorable trip you took.",
-            "prompts": ["where you went", "who you went with", "what you did"],
-            "explain": "and explain why it was memorable.",
-        })
+        return json.dumps(
+            {
+                "question": "Describe a memorable trip you took.",
+                "prompts": ["where you went", "who you went with", "what you did"],
+                "explain": "and explain why it was memorable.",
+            }
+        )
     system = body["messages"][0]["content"]
     count = int(re.search(r"Write (\d+) IELTS", system).group(1)) if "Write " in system else 1
-    return json.dumps({"questions": [f"What do you enjoy about travelling, question {i + 1}?"
-                                     for i in range(count)]})
+    return json.dumps(
+        {
+            "questions": [
+                f"What do you enjoy about travelling, question {i + 1}?" for i in range(count)
+            ]
+        }
+    )
 
 
 def _completion(body: dict[str, Any], content: str | None, finish_reason: str) -> dict[str, Any]:
@@ -70,18 +77,24 @@ def _completion(body: dict[str, Any], content: str | None, finish_reason: str) -
         "created": int(time.time()),
         "model": "gpt-4o-2024-08-06",
         "system_fingerprint": "fp_fake",
-        "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {
-            "hate": {"filtered": False, "severity": "safe"}}}],
-        "choices": [{
-            "index": 0,
-            "finish_reason": finish_reason,
-            "logprobs": None,
-            "message": {"role": "assistant", "content": content, "refusal": None},
-            "content_filter_results": {
-                "hate": {"filtered": finish_reason == "content_filter", "severity": "safe"},
-                "violence": {"filtered": False, "severity": "safe"},
-            },
-        }],
+        "prompt_filter_results": [
+            {
+                "prompt_index": 0,
+                "content_filter_results": {"hate": {"filtered": False, "severity": "safe"}},
+            }
+        ],
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": finish_reason,
+                "logprobs": None,
+                "message": {"role": "assistant", "content": content, "refusal": None},
+                "content_filter_results": {
+                    "hate": {"filtered": finish_reason == "content_filter", "severity": "safe"},
+                    "violence": {"filtered": False, "severity": "safe"},
+                },
+            }
+        ],
         "usage": {"prompt_tokens": 120, "completion_tokens": 48, "total_tokens": 168},
     }
 
@@ -96,8 +109,13 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         return
 
-    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None,
-              raw: bytes | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        payload: Any,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> None:
         data = raw if raw is not None else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -117,8 +135,15 @@ class Handler(BaseHTTPRequestHandler):
         state = self.server.state
         if self.path == "/_stats":
             with state.lock:
-                self._send(200, {"requests": state.requests, "last_headers": state.last_headers,
-                                 "last_body": state.last_body, "mode": state.mode})
+                self._send(
+                    200,
+                    {
+                        "requests": state.requests,
+                        "last_headers": state.last_headers,
+                        "last_body": state.last_body,
+                        "mode": state.mode,
+                    },
+                )
         else:
             self._send(404, {"error": {"code": "404", "message": "Resource not found"}})
 
@@ -151,26 +176,52 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "hang":
             time.sleep(3600)
         elif mode == "throttle":
-            self._send(429, {"error": {"code": "429", "message": "Requests to the ChatCompletions "
-                                       "Operation have exceeded the token rate limit."}},
-                       headers={"Retry-After": str(state.retry_after),
-                                "retry-after-ms": str(int(state.retry_after * 1000))})
+            self._send(
+                429,
+                {
+                    "error": {
+                        "code": "429",
+                        "message": "Requests to the ChatCompletions "
+                        "Operation have exceeded the token rate limit.",
+                    }
+                },
+                headers={
+                    "Retry-After": str(state.retry_after),
+                    "retry-after-ms": str(int(state.retry_after * 1000)),
+                },
+            )
         elif mode == "error":
-            self._send(500, {"error": {"code": "InternalServerError",
-                                       "message": "The server had an error."}})
+            self._send(
+                500,
+                {"error": {"code": "InternalServerError", "message": "The server had an error."}},
+            )
         elif mode == "malformed":
             self._send(200, None, raw=b"<html>upstream proxy error</html>")
         elif mode == "content_filter_prompt":
-            self._send(400, {"error": {
-                "code": "content_filter", "param": "prompt", "status": 400,
-                "message": "The response was filtered due to the prompt triggering Azure "
-                           "OpenAI's content management policy.",
-                "innererror": {"code": "ResponsibleAIPolicyViolation"}}})
+            self._send(
+                400,
+                {
+                    "error": {
+                        "code": "content_filter",
+                        "param": "prompt",
+                        "status": 400,
+                        "message": "The response was filtered due to the prompt triggering Azure "
+                        "OpenAI's content management policy.",
+                        "innererror": {"code": "ResponsibleAIPolicyViolation"},
+                    }
+                },
+            )
         elif mode == "content_filter_reply":
             self._send(200, _completion(body, None, "content_filter"))
         elif mode == "invalid_output":
-            self._send(200, _completion(body, json.dumps({"question": "Talk about it.",
-                                                          "prompts": [], "explain": ""}), "stop"))
+            self._send(
+                200,
+                _completion(
+                    body,
+                    json.dumps({"question": "Talk about it.", "prompts": [], "explain": ""}),
+                    "stop",
+                ),
+            )
         elif mode == "length":
             self._send(200, _completion(body, '{"question": "Describe a', "length"))
         else:

@@ -64,7 +64,10 @@ def append(records: list[dict[str, Any]]) -> None:
         for record in records:
             audit_log.error(
                 "audit record could not be committed",
-                extra={"audit": jsonable(record), "error_type": type(exc.__cause__ or exc).__name__},
+                extra={
+                    "audit": jsonable(record),
+                    "error_type": type(exc.__cause__ or exc).__name__,
+                },
             )
         raise ApiError(
             503, "audit_unavailable", "the audit store is unavailable; nothing was returned"
