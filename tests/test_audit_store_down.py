@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from ielts_service import create_app
+from ielts_service import create_app, keys
 from ielts_service.config import Settings
 from ielts_service.db import get_engine_of
 
@@ -92,19 +92,27 @@ def proxy(pg_schema_url: str) -> Iterator[TcpProxy]:
 
 
 @pytest.fixture
-def app(
+def proxied_app(
     make_settings: Callable[..., Settings], pg_schema_url: str, proxy: TcpProxy
-) -> Iterator[Flask]:
-    proxied = sa.make_url(pg_schema_url).set(host="127.0.0.1", port=proxy.port)
-    app = create_app(
-        make_settings(
-            DATABASE_URL=proxied.render_as_string(hide_password=False),
-            DATABASE_CONNECT_TIMEOUT_S=1,
-            KEY_CACHE_TTL_S=5,
-        )
-    )
-    yield app
-    get_engine_of(app).dispose()
+) -> Iterator[Callable[..., Flask]]:
+    """Build apps whose database connections go through the relay."""
+    built: list[Flask] = []
+
+    def build(**overrides: Any) -> Flask:
+        proxied = sa.make_url(pg_schema_url).set(host="127.0.0.1", port=proxy.port)
+        url = proxied.render_as_string(hide_password=False)
+        app = create_app(make_settings(DATABASE_URL=url, DATABASE_CONNECT_TIMEOUT_S=1, **overrides))
+        built.append(app)
+        return app
+
+    yield build
+    for app in built:
+        get_engine_of(app).dispose()
+
+
+@pytest.fixture
+def app(proxied_app: Callable[..., Flask]) -> Flask:
+    return proxied_app(KEY_CACHE_TTL_S=5)
 
 
 @pytest.fixture
@@ -165,17 +173,9 @@ def test_store_down_withholds_content_and_recovers_without_restart(
 
 
 def test_key_store_down_past_the_cache_is_a_503_not_a_500(
-    make_settings: Callable[..., Settings], pg_schema_url: str, proxy: TcpProxy
+    proxied_app: Callable[..., Flask], proxy: TcpProxy
 ) -> None:
-    proxied = sa.make_url(pg_schema_url).set(host="127.0.0.1", port=proxy.port)
-    app = create_app(
-        make_settings(
-            DATABASE_URL=proxied.render_as_string(hide_password=False),
-            DATABASE_CONNECT_TIMEOUT_S=1,
-            KEY_CACHE_TTL_S=0,
-        )
-    )
-    from ielts_service import keys
+    app = proxied_app(KEY_CACHE_TTL_S=0)
 
     _, secret = keys.create_key(get_engine_of(app), name="down", scopes=["questions:generate"])
     proxy.stop()
@@ -185,4 +185,3 @@ def test_key_store_down_past_the_cache_is_a_503_not_a_500(
     assert response.status_code == 503
     assert response.get_json()["code"] == "key_store_unavailable"
     assert response.headers["Retry-After"] == "5"
-    get_engine_of(app).dispose()
