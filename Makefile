@@ -23,10 +23,12 @@ install: $(VENV)/.installed            ## the service and its runtime dependenci
 install-dev: $(VENV)/.installed-dev    ## plus test, lint and benchmark tools
 
 system-deps:                           ## Debian packages the tests use (promtool, amtool, wrk, kubectl)
-	@command -v promtool >/dev/null && command -v amtool >/dev/null && command -v wrk >/dev/null \
-	  && command -v kubectl >/dev/null \
-	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	       prometheus prometheus-alertmanager wrk kubectl >/dev/null; }
+	@missing=""; \
+	for need in promtool:prometheus amtool:prometheus-alertmanager wrk:wrk kubectl:kubectl; do \
+	  command -v $${need%%:*} >/dev/null || missing="$$missing $${need#*:}"; \
+	done; \
+	[ -z "$$missing" ] || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; }
 
 run: install                           ## development server on embedded defaults
 	@echo "ielts-question-service: listening on http://127.0.0.1:$(PORT) (docs: /docs)"
