@@ -67,6 +67,12 @@ def test_production_with_explicit_offline_provider_starts(tmp_path: object) -> N
     assert "started" in result.stdout
 
 
+def test_a_password_in_a_bad_url_is_not_echoed(tmp_path: object) -> None:
+    result = start({"DATABASE_URL": "mysql://app:sekrit-db-pass@db/ielts"}, tmp_path)
+    assert "DATABASE_URL" in result.stderr
+    assert "sekrit-db-pass" not in result.stderr
+
+
 def test_secrets_never_appear_in_a_configuration_error(tmp_path: object) -> None:
     result = start(
         {"AI_PROVIDER": "azure", "AZURE_OPENAI_API_KEY": "sekrit-azure-key-42"}, tmp_path

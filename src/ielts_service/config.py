@@ -10,6 +10,8 @@ from limits import parse_many
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .redaction import Redactor
+
 
 class ConfigError(SystemExit):
     """A bad setting: exits the process with one line naming the variable."""
@@ -157,4 +159,7 @@ def describe_error(exc: ValidationError) -> str:
     message = first["msg"].removeprefix("Value error, ")
     if not name:
         return message
-    return f"{name}: {message} (got {first.get('input')!r})" if "input" in first else message
+    if "input" not in first:
+        return message
+    # The value is shown to help, but a URL may carry a password.
+    return f"{name}: {message} (got {Redactor().text(repr(first['input']))})"
