@@ -60,7 +60,7 @@ def runs(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def targets(results: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
-    """(target, goal, measured, met) for each target of the issue that was measured."""
+    """(target, goal, measured, met) for each performance target that was measured."""
     rows: list[tuple[str, str, str, bool]] = []
     if overhead := results.get("overhead"):
         for backend in overhead["backends"]:
