@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import sys
 
-import click
 from flask import Flask
 
 from . import keys
 from .config import Settings
 from .db import get_engine_of
+from .process_kind import in_cli_command
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    if settings.APP_ENV != "development" or not settings.CREATE_DEV_KEY or _in_cli_command():
+    if settings.APP_ENV != "development" or not settings.CREATE_DEV_KEY or in_cli_command():
         return
     engine = get_engine_of(app)
     if keys.has_keys(engine):
@@ -30,9 +30,3 @@ def init_app(app: Flask, settings: Settings) -> None:
         file=sys.stderr,
         flush=True,
     )
-
-
-def _in_cli_command() -> bool:
-    """A CLI command such as `flask keys create` manages keys itself; only a server gets one."""
-    ctx = click.get_current_context(silent=True)
-    return ctx is not None and ctx.command.name != "run"

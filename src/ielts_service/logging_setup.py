@@ -12,12 +12,12 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-import click
 from concurrent_log_handler import ConcurrentRotatingFileHandler
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from .config import Settings
+from .process_kind import in_cli_command
 from .redaction import Redactor, redactor_for
 from .request_id import current_request_id
 
@@ -154,5 +154,4 @@ def configure_logging(settings: Settings, version: str) -> None:
 
 def _stream() -> TextIO:
     """stdout for the server; stderr for CLI commands, whose own output owns stdout."""
-    ctx = click.get_current_context(silent=True)
-    return sys.stderr if ctx is not None and ctx.command.name != "run" else sys.stdout
+    return sys.stderr if in_cli_command() else sys.stdout
