@@ -228,15 +228,20 @@ def test_alerts_of_one_name_and_job_page_once(
     assert counts == ["1", "2"]
 
 
-def test_service_down_inhibits_the_other_alerts_of_its_job(
-    start_alertmanager: Callable[..., Alertmanager],
-) -> None:
-    manager = start_alertmanager()
+def post_service_down_beside_spikes(manager: Alertmanager) -> None:
+    """ServiceDown, a same-job alert it should silence, and another job's it should not."""
     manager.post(
         alert("ServiceDown"),
         alert("RateLimitSpike", limit="key"),
         alert("RateLimitSpike", job="other-service", limit="key"),
     )
+
+
+def test_service_down_inhibits_the_other_alerts_of_its_job(
+    start_alertmanager: Callable[..., Alertmanager],
+) -> None:
+    manager = start_alertmanager()
+    post_service_down_beside_spikes(manager)
     wait_until(lambda: len(manager.alerts()) == 3, 20, "three alerts")
     states = {(a["labels"]["alertname"], a["labels"]["job"]): a["status"] for a in manager.alerts()}
     assert states[("RateLimitSpike", JOB)]["state"] == "suppressed"
@@ -249,11 +254,7 @@ def test_inhibited_alert_sends_no_notification(
     start_alertmanager: Callable[..., Alertmanager],
 ) -> None:
     manager = start_alertmanager()
-    manager.post(
-        alert("ServiceDown"),
-        alert("RateLimitSpike", limit="key"),
-        alert("RateLimitSpike", job="other-service", limit="key"),
-    )
+    post_service_down_beside_spikes(manager)
     # Both RateLimitSpike groups flush after the same group_wait: once the other job's
     # message and the page arrived, this job's alert would have been sent too.
     manager.pager.wait_for(1)
