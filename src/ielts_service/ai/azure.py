@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, cast
 
@@ -21,17 +22,24 @@ from .types import CallRecord, Generation, UpstreamFailure
 ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
 
 
-def build_client(settings: Settings) -> AzureOpenAI:
+def entra_token_provider() -> Callable[[], str]:
+    """Entra ID tokens from the environment's identity (managed identity, workload identity...)."""
+    from azure.identity import (  # type: ignore[import-not-found]
+        DefaultAzureCredential,
+        get_bearer_token_provider,
+    )
+
+    provider: Callable[[], str] = get_bearer_token_provider(DefaultAzureCredential(), ENTRA_SCOPE)
+    return provider
+
+
+def build_client(
+    settings: Settings, token_provider: Callable[[], str] | None = None
+) -> AzureOpenAI:
     """The process-wide client: bounded timeouts, SDK retries, a pooled HTTP client."""
     credential: dict[str, Any]
     if settings.AZURE_OPENAI_USE_ENTRA_ID:
-        from azure.identity import (  # type: ignore[import-not-found]
-            DefaultAzureCredential,
-            get_bearer_token_provider,
-        )
-
-        provider = get_bearer_token_provider(DefaultAzureCredential(), ENTRA_SCOPE)
-        credential = {"azure_ad_token_provider": provider}
+        credential = {"azure_ad_token_provider": token_provider or entra_token_provider()}
     else:
         assert settings.AZURE_OPENAI_API_KEY is not None
         credential = {"api_key": settings.AZURE_OPENAI_API_KEY.get_secret_value()}
@@ -61,11 +69,12 @@ class AzureProvider:
         self,
         settings: Settings,
         breaker: CircuitBreaker,
+        token_provider: Callable[[], str] | None = None,
     ) -> None:
         assert settings.AZURE_OPENAI_DEPLOYMENT is not None
         self.model = settings.AZURE_OPENAI_DEPLOYMENT
         self._settings = settings
-        self._client = build_client(settings)
+        self._client = build_client(settings, token_provider)
         self._breaker = breaker
 
     @property
@@ -111,6 +120,11 @@ class AzureProvider:
             else:
                 self._breaker.record_success()
             raise failure from exc
+        except BaseException:
+            # Anything else (a token provider that fails, a bug) is a failed call too: a
+            # half-open trial left in flight would keep the breaker shut for good.
+            self._breaker.record_failure()
+            raise
         self._breaker.record_success()
         try:
             completion = raw.parse()
