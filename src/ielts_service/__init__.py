@@ -21,14 +21,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .keys import KeyStore
     from .logging_setup import configure_logging
     from .sentry import init_sentry
-    from .validation import MAX_BODY_BYTES
+    from .validation import MAX_CONTENT_LENGTH
 
     settings = settings or load_settings()
     configure_logging(settings, __version__)
     init_sentry(settings, __version__)
 
     app = Flask(__name__)
-    app.config.update(SETTINGS=settings, DEBUG=settings.DEBUG, MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
+    app.config.update(
+        SETTINGS=settings, DEBUG=settings.DEBUG, MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH
+    )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     # Trailing and doubled slashes are accepted as they are, never redirected.
     app.url_map.strict_slashes = False

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import unicodedata
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -14,6 +13,8 @@ from pydantic import (
     field_validator,
 )
 
+from .text_rule import check_text
+
 Part = Literal[1, 2, 3]
 Topic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -22,15 +23,19 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class TopicModel(StrictModel):
-    topic: Topic = Field(description="What the questions are about, 1 to 200 characters.")
+class InputModel(BaseModel):
+    """Anything a client sends: every string field obeys the one text rule."""
 
-    @field_validator("topic")
+    @field_validator("*")
     @classmethod
-    def _no_control_characters(cls, value: str) -> str:
-        if any(unicodedata.category(ch) == "Cc" for ch in value):
-            raise ValueError("must not contain control characters (tabs, newlines, ...)")
+    def _safe_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            check_text(value)
         return value
+
+
+class TopicModel(InputModel, StrictModel):
+    topic: Topic = Field(description="What the questions are about, 1 to 200 characters.")
 
 
 class QuestionRequest(TopicModel):
@@ -38,10 +43,10 @@ class QuestionRequest(TopicModel):
 
     @field_validator("part", mode="before")
     @classmethod
-    def _not_a_boolean(cls, value: object) -> object:
-        # JSON true equals 1 in Python; a part is a number, never a boolean.
-        if isinstance(value, bool):
-            raise ValueError("must be 1, 2 or 3")
+    def _an_integer(cls, value: object) -> object:
+        # JSON true and 1.0 both equal 1 in Python; a part is an integer, nothing else.
+        if type(value) is not int:
+            raise ValueError("must be the integer 1, 2 or 3")
         return value
 
 
@@ -92,7 +97,7 @@ class ErrorBody(StrictModel):
     details: list[ErrorDetail] | None = None
 
 
-class AuditQuery(BaseModel):
+class AuditQuery(InputModel):
     """Query of GET /v1/audit/events (query strings are text, so not strict)."""
 
     model_config = ConfigDict(extra="forbid")

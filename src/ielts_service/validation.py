@@ -11,6 +11,9 @@ from pydantic_core import ErrorDetails
 from .errors import ApiError
 
 MAX_BODY_BYTES = 16 * 1024
+# The stream limit Flask applies: one byte more than allowed, so that a chunked body (no
+# Content-Length) that is too long shows itself instead of being cut at the limit.
+MAX_CONTENT_LENGTH = MAX_BODY_BYTES + 1
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -19,9 +22,12 @@ def parse_body(model: type[ModelT]) -> ModelT:
     """Validate the request body against `model`, or raise the matching ApiError."""
     if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
         raise ApiError(415, "unsupported_media_type", "Content-Type must be application/json")
+    too_large = ApiError(413, "payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
     if (request.content_length or 0) > MAX_BODY_BYTES:
-        raise ApiError(413, "payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
+        raise too_large
     raw = request.get_data(cache=True)
+    if len(raw) > MAX_BODY_BYTES:
+        raise too_large
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
