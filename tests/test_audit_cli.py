@@ -21,9 +21,9 @@ from flask import Flask
 from ielts_service import create_app
 from ielts_service.audit import store
 from ielts_service.audit.chain import jsonable, record_hash
+from ielts_service.clock import now
 from ielts_service.config import Settings
 from ielts_service.db import get_engine_of
-from ielts_service.keys import now
 from ielts_service.tables import audit_chain, audit_events
 from tests.helpers import audit_rows
 
@@ -63,6 +63,8 @@ def parse_csv_value(name: str, text: str) -> Any:
     python_type = audit_events.c[name].type.python_type
     if python_type is bool:
         return text == "True"
+    if python_type is object:  # JSON (the change of an operator record)
+        return json.loads(text)
     return python_type(text) if python_type in (int, float) else text
 
 
@@ -198,8 +200,13 @@ def test_tampering_with_the_anchor_after_prune_is_caught(
     assert "#3" in result.stdout
 
 
-def tampered(value: Any) -> Any:
-    """A different value of the same type and length."""
+FILLED = {bool: True, int: 7, float: 1.5, str: "x", object: {"x": {"old": None, "new": 1}}}
+
+
+def tampered(value: Any, column: str) -> Any:
+    """A different value of the same type and length (a value of the column's type for null)."""
+    if value is None:
+        return FILLED[audit_events.c[column].type.python_type]
     if isinstance(value, bool):
         return not value
     if isinstance(value, int | float):
@@ -216,7 +223,7 @@ def tampered(value: Any) -> Any:
 def test_changing_any_field_of_any_record_is_caught(app: Flask, column: str, position: int) -> None:
     rows = append(app, 3)
     target = rows[position]
-    changed = tampered(target[column])
+    changed = tampered(target[column], column)
     update(
         app,
         audit_events.update().where(audit_events.c.seq == target["seq"]).values({column: changed}),

@@ -19,7 +19,7 @@ from ielts_service.ai import prompts
 from ielts_service.config import Settings
 from ielts_service.db import get_engine_of
 from ielts_service.keys import KEY_PATTERN
-from ielts_service.tables import audit_chain
+from ielts_service.tables import AUDIT_SCHEMA_VERSION, audit_chain
 from tests.conftest import FakeAzure
 from tests.helpers import audit_rows
 from tests.processes import wait_until
@@ -80,7 +80,8 @@ def assert_common_fields(row: dict[str, Any], app: Flask, auth: dict[str, str], 
     assert (row["model"], row["api_version"]) == ("gpt-4o-test", "2024-10-21")
     assert row["prompt_version"] == prompts.PROMPT_VERSION
     assert row["messages_sha256"] == expected_sha
-    assert row["schema_version"] == 1
+    assert row["schema_version"] == AUDIT_SCHEMA_VERSION
+    assert row["kind"] == "model_call"
     assert len(row["id"]) == 26
     assert row["latency_ms"] >= (row["upstream_latency_ms"] or 0)
 

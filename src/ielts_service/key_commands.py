@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from limits import parse_many
 
 from . import keys
+from .clock import now
 from .db import get_engine
 
 keys_cli = AppGroup("keys", help="Manage API keys (secrets are shown once, at creation).")
@@ -111,7 +112,7 @@ def list_command(as_json: bool) -> None:
 def _state(key: keys.ApiKey) -> str:
     if key.revoked_at:
         return "revoked"
-    return "expired" if key.expires_at and key.expires_at <= keys.now() else "active"
+    return "expired" if key.expires_at and key.expires_at <= now() else "active"
 
 
 @keys_cli.command("revoke")

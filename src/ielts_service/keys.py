@@ -19,6 +19,7 @@ from typing import TypeGuard, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from .clock import now
 from .tables import api_keys
 
 SCOPES = ("questions:generate", "audit:read", "admin")
@@ -68,10 +69,6 @@ class ApiKey:
 
 class KeyOperationError(Exception):
     """A key operation that cannot be done (unknown name, duplicate, bad scope)."""
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def hash_secret(secret: str) -> str:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import sqlalchemy as sa
 from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
+    create_model,
     field_validator,
 )
 
+from .tables import AUDIT_FIELDS, AUDIT_KINDS, AuditField
 from .text_rule import check_text
 
 Part = Literal[1, 2, 3]
@@ -105,41 +108,32 @@ class AuditQuery(InputModel):
     until: AwareDatetime | None = None
     key: str | None = Field(default=None, max_length=100)
     outcome: str | None = Field(default=None, max_length=40)
+    kind: str | None = Field(default=None, description=f"One of: {', '.join(AUDIT_KINDS)}.")
     cursor: str | None = Field(default=None, max_length=200)
     limit: int = Field(default=100, ge=1, le=1000)
 
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str | None) -> str | None:
+        if value is not None and value not in AUDIT_KINDS:
+            raise ValueError(f"must be one of {', '.join(AUDIT_KINDS)}")
+        return value
 
-class AuditEvent(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    seq: int
-    id: str
-    time: str
-    schema_version: int
-    request_id: str
-    key_id: str | None
-    client_ip: str | None
-    route: str
-    part: int
-    topic: str
-    provider: str
-    model: str
-    api_version: str | None
-    outcome: str
-    status: int
-    latency_ms: float
-    upstream_latency_ms: float | None
-    prompt_tokens: int
-    completion_tokens: int
-    retries: int
-    finish_reason: str | None
-    content_filter: str | None
-    output_valid: bool | None
-    prompt_version: str
-    messages_sha256: str
-    content: str | None
-    content_sha256: str | None
-    prev_hash: str
-    hash: str
+
+def _api_type(field: AuditField) -> Any:
+    python: Any = field.type.python_type
+    if isinstance(field.type, sa.DateTime):
+        python = str  # ISO 8601
+    elif isinstance(field.type, sa.JSON):
+        python = dict[str, Any]
+    return python | None if field.nullable else python
+
+
+# Built from the audit field table: a field added there is served here too.
+_AUDIT_EVENT_FIELDS: dict[str, Any] = {f.name: (_api_type(f), ...) for f in AUDIT_FIELDS}
+AuditEvent = create_model(
+    "AuditEvent", __config__=ConfigDict(extra="forbid"), **_AUDIT_EVENT_FIELDS
+)
 
 
 class AuditEventsPage(BaseModel):

@@ -37,11 +37,16 @@ def list_audit_events() -> Response:
         statement = statement.where(audit_events.c.time < as_utc(query.until))
     if query.outcome:
         statement = statement.where(audit_events.c.outcome == query.outcome)
+    if query.kind:
+        statement = statement.where(audit_events.c.kind == query.kind)
     with get_engine().connect() as conn:
         if query.key:
             by_name = sa.select(api_keys.c.id).where(api_keys.c.name == query.key)
             key_id = conn.execute(by_name).scalar() or query.key
-            statement = statement.where(audit_events.c.key_id == key_id)
+            # The key's own calls and the operator actions done to it.
+            statement = statement.where(
+                sa.or_(audit_events.c.key_id == key_id, audit_events.c.target_key_id == key_id)
+            )
         rows = [dict(row) for row in conn.execute(statement).mappings()]
     page, more = rows[: query.limit], len(rows) > query.limit
     return success(

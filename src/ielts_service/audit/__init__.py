@@ -28,6 +28,7 @@ def build_record(
     """The fields of one audit record (id, time and chain fields are added on append)."""
     settings = current_app.config["SETTINGS"]
     return {
+        "kind": "model_call",
         "request_id": ctx.request_id,
         "key_id": ctx.key_id,
         "client_ip": ctx.client_ip,

@@ -1,4 +1,4 @@
-"""The hash chain: canonical serialisation, record hashes, and verification."""
+"""The hash chain: canonical serialisation, record hashes per schema version, verification."""
 
 from __future__ import annotations
 
@@ -7,9 +7,15 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
+import sqlalchemy as sa
+
+from ..tables import AUDIT_FIELDS, AUDIT_SCHEMA_VERSION
+
 GENESIS = "0" * 64
+_TIMES = frozenset(f.name for f in AUDIT_FIELDS if isinstance(f.type, sa.DateTime))
 
 
 def as_utc(value: datetime) -> datetime:
@@ -29,11 +35,50 @@ def jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: iso_utc(v) if isinstance(v, datetime) else v for k, v in row.items()}
 
 
+class UnknownSchemaVersion(KeyError):
+    """A record claims a schema version this code does not define."""
+
+
+@cache
+def hashed_fields(version: int) -> tuple[str, ...]:
+    """The fields a record of schema `version` is hashed over, forever: all but `hash`."""
+    if not 1 <= version <= AUDIT_SCHEMA_VERSION:
+        raise UnknownSchemaVersion(version)
+    return tuple(sorted(f.name for f in AUDIT_FIELDS if f.since <= version and f.name != "hash"))
+
+
+@cache
+def predated_fields(version: int) -> tuple[tuple[str, Any], ...]:
+    """(field, value) for the fields newer than `version`: what its records must hold there."""
+    return tuple((f.name, f.absent) for f in AUDIT_FIELDS if f.since > version)
+
+
 def record_hash(row: Mapping[str, Any]) -> str:
-    """SHA-256 over the canonical JSON of every field but `hash` (prev_hash included)."""
-    fields = {k: v for k, v in jsonable(row).items() if k != "hash"}
+    """SHA-256 over the canonical JSON of the fields of the record's schema version (a stored
+    row or an exported record)."""
+    fields = {name: row[name] for name in hashed_fields(row["schema_version"])}
+    for name in _TIMES:  # exported records already hold the ISO text
+        if isinstance(fields[name], datetime):
+            fields[name] = iso_utc(fields[name])
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _problem(row: Mapping[str, Any], expected_seq: int, expected_prev: str) -> str | None:
+    """Why this record breaks the chain, or None."""
+    if row["seq"] != expected_seq:
+        return f"sequence gap: expected record #{expected_seq}, found #{row['seq']}"
+    if row["prev_hash"] != expected_prev:
+        return "prev_hash does not match the previous record's hash"
+    try:
+        if record_hash(row) != row["hash"]:
+            return "hash does not match the record's contents"
+    except UnknownSchemaVersion:
+        return f"unknown schema version {row['schema_version']}"
+    for name, value in predated_fields(row["schema_version"]):
+        if row[name] != value:
+            return f"{name} is set, but schema version {row['schema_version']} has no {name}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -58,13 +103,7 @@ def verify(
     """Walk records in seq order from the anchor; the first broken link ends the walk."""
     expected_seq, expected_prev, checked = anchor_seq, anchor_hash, 0
     for row in rows:
-        reason = None
-        if row["seq"] != expected_seq:
-            reason = f"sequence gap: expected record #{expected_seq}, found #{row['seq']}"
-        elif row["prev_hash"] != expected_prev:
-            reason = "prev_hash does not match the previous record's hash"
-        elif record_hash(row) != row["hash"]:
-            reason = "hash does not match the record's contents"
+        reason = _problem(row, expected_seq, expected_prev)
         if reason:
             return Verdict(False, checked, row["seq"], row["id"], reason)
         expected_seq, expected_prev, checked = row["seq"] + 1, row["hash"], checked + 1

@@ -11,9 +11,9 @@ from typing import IO
 import click
 from flask.cli import AppGroup
 
+from ..clock import now
 from ..db import get_engine
 from ..key_commands import parse_duration
-from ..keys import now
 from ..tables import audit_events
 from . import store
 from .chain import jsonable
@@ -77,7 +77,9 @@ def export_command(
         writer.writeheader()
     for row in rows:
         if writer:
-            writer.writerow(row)
+            writer.writerow(
+                {k: json.dumps(v) if isinstance(v, dict) else v for k, v in row.items()}
+            )
         else:
             output.write(json.dumps(row, ensure_ascii=False) + "\n")
         count += 1

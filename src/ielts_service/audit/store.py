@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Generator, Mapping
-from contextlib import closing
+from collections.abc import Generator, Iterator, Mapping
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,11 +14,20 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from ulid import ULID
 
-from ..keys import now
-from ..tables import audit_chain, audit_events
+from ..clock import now
+from ..tables import AUDIT_FIELDS, AUDIT_SCHEMA_VERSION, audit_chain, audit_events
 from .chain import GENESIS, Verdict, as_utc, record_hash, verify
 
-SCHEMA_VERSION = 1
+# What callers give: every field but those the chain sets; any they leave out is null.
+_WRITTEN = frozenset(f.name for f in AUDIT_FIELDS) - {
+    "seq",
+    "id",
+    "time",
+    "schema_version",
+    "prev_hash",
+    "hash",
+}
+_EMPTY = {f.name: f.absent for f in AUDIT_FIELDS if f.name in _WRITTEN}
 
 
 class AppendFailed(sa.exc.SQLAlchemyError):
@@ -86,34 +95,51 @@ def _write_queued(engine: Engine) -> None:
 
 
 def _insert_chained(engine: Engine, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    with write_transaction(engine) as conn:
+        return insert_chained(conn, records)
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[sa.Connection]:
+    """A transaction that may append to the chain: on SQLite it takes the write lock at BEGIN."""
     with engine.connect() as conn:
         conn = conn.execution_options(sqlite_immediate=True)
         with conn.begin():
-            head = conn.execute(
-                sa.select(audit_chain.c.head_seq, audit_chain.c.head_hash)
-                .where(audit_chain.c.id == 1)
-                .with_for_update()
-            ).one()
-            seq, prev_hash = head.head_seq, head.head_hash
-            stored = []
-            for record in records:
-                seq += 1
-                row = {
-                    **record,
-                    "seq": seq,
-                    "id": str(ULID()),
-                    "time": now(),
-                    "schema_version": SCHEMA_VERSION,
-                    "prev_hash": prev_hash,
-                }
-                row["hash"] = prev_hash = record_hash(row)
-                stored.append(row)
-            conn.execute(audit_events.insert(), stored)
-            conn.execute(
-                audit_chain.update()
-                .where(audit_chain.c.id == 1)
-                .values(head_seq=seq, head_hash=prev_hash)
-            )
+            yield conn
+
+
+def insert_chained(conn: sa.Connection, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Chain `records` onto the head inside the caller's transaction; returns them as stored.
+
+    The head row stays locked (FOR UPDATE) until that transaction ends.
+    """
+    unknown = {name for record in records for name in record} - _WRITTEN
+    if unknown:
+        raise ValueError(f"not audit record fields: {', '.join(sorted(unknown))}")
+    head = conn.execute(
+        sa.select(audit_chain.c.head_seq, audit_chain.c.head_hash)
+        .where(audit_chain.c.id == 1)
+        .with_for_update()
+    ).one()
+    seq, prev_hash = head.head_seq, head.head_hash
+    stored = []
+    for record in records:
+        seq += 1
+        row = {
+            **_EMPTY,
+            **record,
+            "seq": seq,
+            "id": str(ULID()),
+            "time": now(),
+            "schema_version": AUDIT_SCHEMA_VERSION,
+            "prev_hash": prev_hash,
+        }
+        row["hash"] = prev_hash = record_hash(row)
+        stored.append(row)
+    conn.execute(audit_events.insert(), stored)
+    conn.execute(
+        audit_chain.update().where(audit_chain.c.id == 1).values(head_seq=seq, head_hash=prev_hash)
+    )
     return stored
 
 
@@ -171,31 +197,29 @@ def verify_chain(engine: Engine) -> Verdict:
 
 def prune(engine: Engine, cutoff: datetime) -> int:
     """Delete records older than `cutoff`; the oldest kept record becomes the stored anchor."""
-    with engine.connect() as conn:
-        conn = conn.execution_options(sqlite_immediate=True)
-        with conn.begin():
-            head = (
-                conn.execute(sa.select(audit_chain).where(audit_chain.c.id == 1).with_for_update())
-                .mappings()
-                .one()
-            )
-            first_kept = conn.execute(
-                sa.select(audit_events.c.seq, audit_events.c.prev_hash)
-                .where(audit_events.c.time >= cutoff)
-                .order_by(audit_events.c.seq)
-                .limit(1)
-            ).first()
-            anchor_seq, anchor_hash = (
-                (first_kept.seq, first_kept.prev_hash)
-                if first_kept
-                else (head["head_seq"] + 1, head["head_hash"] or GENESIS)
-            )
-            deleted = conn.execute(
-                audit_events.delete().where(audit_events.c.seq < anchor_seq)
-            ).rowcount
-            conn.execute(
-                audit_chain.update()
-                .where(audit_chain.c.id == 1)
-                .values(anchor_seq=anchor_seq, anchor_hash=anchor_hash)
-            )
+    with write_transaction(engine) as conn:
+        head = (
+            conn.execute(sa.select(audit_chain).where(audit_chain.c.id == 1).with_for_update())
+            .mappings()
+            .one()
+        )
+        first_kept = conn.execute(
+            sa.select(audit_events.c.seq, audit_events.c.prev_hash)
+            .where(audit_events.c.time >= cutoff)
+            .order_by(audit_events.c.seq)
+            .limit(1)
+        ).first()
+        anchor_seq, anchor_hash = (
+            (first_kept.seq, first_kept.prev_hash)
+            if first_kept
+            else (head["head_seq"] + 1, head["head_hash"] or GENESIS)
+        )
+        deleted = conn.execute(
+            audit_events.delete().where(audit_events.c.seq < anchor_seq)
+        ).rowcount
+        conn.execute(
+            audit_chain.update()
+            .where(audit_chain.c.id == 1)
+            .values(anchor_seq=anchor_seq, anchor_hash=anchor_hash)
+        )
     return int(deleted)
