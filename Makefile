@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 APP    := --app ielts_service
 
-.PHONY: install install-dev system-deps run serve test lint fmt bench k8s-rules up down clean
+.PHONY: install install-dev system-deps run serve test lint fmt bench rules up down clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,8 +69,8 @@ up: deploy/.env                        ## the whole stack on this host (Docker C
 down:                                  ## stop the stack (volumes are kept)
 	$(COMPOSE) down
 
-k8s-rules: install-dev                 ## regenerate the PrometheusRule from monitoring/prometheus/rules
-	$(BIN)/python -m scripts.generate_prometheus_rule
+rules: install-dev                     ## rule files with absolute links (monitoring/links.yml): Prometheus, PrometheusRule, dashboard
+	$(BIN)/python -m scripts.generate_rules
 
 clean:
 	rm -rf $(VENV) var build dist .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

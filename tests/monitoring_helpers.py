@@ -14,6 +14,7 @@ from tests.processes import ROOT
 
 MONITORING = ROOT / "monitoring"
 RULE_FILES = sorted((MONITORING / "prometheus" / "rules").glob("*.yml"))
+GENERATED_RULES = MONITORING / "prometheus" / "generated" / "rules.yml"
 RULE_TESTS = sorted((MONITORING / "prometheus" / "tests").glob("*.yml"))
 ALERTMANAGER_CONFIG = MONITORING / "alertmanager" / "alertmanager.yml"
 PROMETHEUS_CONFIG = MONITORING / "prometheus" / "prometheus.yml"
@@ -46,25 +47,40 @@ def alert_rules() -> list[dict[str, Any]]:
     return [rule for rule in rules() if "alert" in rule]
 
 
+def generated_alert_rules() -> list[dict[str, Any]]:
+    """The alerts as Prometheus loads them: the generated rule file, links made absolute."""
+    groups = yaml.safe_load(GENERATED_RULES.read_text())["groups"]
+    return [rule for group in groups for rule in group["rules"] if "alert" in rule]
+
+
 def recording_rules() -> list[dict[str, Any]]:
     return [rule for rule in rules() if "record" in rule]
 
 
+def dashboard() -> dict[str, Any]:
+    """The Grafana dashboard JSON."""
+    loaded: dict[str, Any] = json.loads(DASHBOARD.read_text())
+    return loaded
+
+
+def panels() -> list[dict[str, Any]]:
+    """Every panel of the dashboard that shows data (rows left out)."""
+    return [panel for panel in dashboard()["panels"] if panel["type"] != "row"]
+
+
 def dashboard_queries() -> list[tuple[str, str]]:
     """(panel title, PromQL) for every panel target of the dashboard."""
-    dashboard = json.loads(DASHBOARD.read_text())
     return [
         (f"{panel['title']} [{target['refId']}]", target["expr"])
-        for panel in dashboard["panels"]
+        for panel in dashboard()["panels"]
         for target in panel.get("targets", [])
     ]
 
 
 def dashboard_variable_queries() -> list[str]:
     """The PromQL inside the dashboard's `label_values(…)` variable queries."""
-    dashboard = json.loads(DASHBOARD.read_text())
     found = []
-    for variable in dashboard["templating"]["list"]:
+    for variable in dashboard()["templating"]["list"]:
         query = variable.get("query")
         text = query.get("query", "") if isinstance(query, dict) else ""
         match = _LABEL_VALUES.match(text)

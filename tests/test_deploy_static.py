@@ -15,8 +15,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from scripts.generate_prometheus_rule import OUTPUT as PROMETHEUS_RULE_FILE
-from scripts.generate_prometheus_rule import RULES_DIR, render, rule_groups
+from scripts.generate_rules import RULES_DIR, resolved_groups
 
 from tests.conftest import require_service
 from tests.processes import BIN, ROOT
@@ -176,12 +175,8 @@ def test_custom_resources_are_well_formed(
     jsonschema.validate(one(manifests, kind), schema)
 
 
-def test_prometheus_rule_file_is_current() -> None:
-    assert PROMETHEUS_RULE_FILE.read_text(encoding="utf-8") == render(), "run `make k8s-rules`"
-
-
 def test_prometheus_rule_carries_every_group_of_monitoring(manifests: list[dict[str, Any]]) -> None:
-    assert one(manifests, "PrometheusRule")["spec"]["groups"] == rule_groups(RULES_DIR)
+    assert one(manifests, "PrometheusRule")["spec"]["groups"] == resolved_groups()
 
 
 def test_prometheus_rule_passes_promtool(manifests: list[dict[str, Any]], tmp_path: Path) -> None:
@@ -442,7 +437,7 @@ def test_compose_mounts_the_project_monitoring_files(compose: dict[str, Any]) ->
     ]
     assert {mount.split(":")[0] for mount in mounts} == {
         "../monitoring/prometheus/prometheus.yml",
-        "../monitoring/prometheus/rules",
+        "../monitoring/prometheus/generated",
         "../monitoring/alertmanager/alertmanager.yml",
         "../monitoring/grafana/provisioning",
         "../monitoring/grafana/dashboards",

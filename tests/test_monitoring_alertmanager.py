@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from tests.conftest import require_service
-from tests.monitoring_helpers import ALERTMANAGER_CONFIG, JOB, alert_rules, http_json
+from tests.monitoring_helpers import ALERTMANAGER_CONFIG, JOB, generated_alert_rules, http_json
 from tests.processes import free_port, http_status, stop_group, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.e2e
 ALERTMANAGER_BIN = "prometheus-alertmanager"  # the Debian package's name for the binary
 ROUTING_KEY = "routing-key-from-a-file"
 WEBHOOK_TOKEN = "webhook-token-from-a-file"
-RULES = {rule["alert"]: rule for rule in alert_rules()}
+RULES = {rule["alert"]: rule for rule in generated_alert_rules()}
 
 
 @dataclass
@@ -186,9 +186,8 @@ def test_critical_alert_pages_with_the_routing_key_from_its_file(
     assert page["body"]["routing_key"] == ROUTING_KEY
     assert page["body"]["event_action"] == "trigger"
     assert page["body"]["payload"]["severity"] == "critical"
-    assert page["body"]["payload"]["custom_details"]["runbook"] == (
-        "monitoring/runbooks/AIUpstreamFailing.md"
-    )
+    runbook = RULES["AIUpstreamFailing"]["annotations"]["runbook_url"]
+    assert page["body"]["payload"]["custom_details"]["runbook"] == runbook
 
 
 def test_warning_alert_reaches_chat_with_its_runbook(
@@ -200,7 +199,7 @@ def test_warning_alert_reaches_chat_with_its_runbook(
     assert message["path"] == "/chat"
     attachment = message["body"]["attachments"][0]
     assert attachment["title"] == f"[FIRING] RateLimitSpike ({JOB})"
-    assert "monitoring/runbooks/RateLimitSpike.md" in attachment["text"]
+    assert RULES["RateLimitSpike"]["annotations"]["runbook_url"] in attachment["text"]
 
 
 def test_each_severity_reaches_only_its_receiver(
