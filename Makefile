@@ -22,9 +22,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed            ## the service and its runtime dependencies
 install-dev: $(VENV)/.installed-dev    ## plus test, lint and benchmark tools
 
-system-deps:                           ## Debian packages the tests use (promtool, amtool, wrk, kubectl)
+system-deps:                           ## Debian packages the tests use (promtool, amtool, wrk, kubectl, chromium)
 	@missing=""; \
-	for need in promtool:prometheus amtool:prometheus-alertmanager wrk:wrk kubectl:kubectl; do \
+	for need in promtool:prometheus amtool:prometheus-alertmanager wrk:wrk kubectl:kubectl chromium:chromium; do \
 	  command -v $${need%%:*} >/dev/null || missing="$$missing $${need#*:}"; \
 	done; \
 	[ -z "$$missing" ] || { apt-get update -qq && \

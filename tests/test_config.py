@@ -61,7 +61,13 @@ def test_bad_configuration_stops_with_one_line_naming_the_variable(
 
 def test_production_with_explicit_offline_provider_starts(tmp_path: object) -> None:
     result = start(
-        {"APP_ENV": "production", "AI_PROVIDER": "offline", "AUTO_MIGRATE": "true"}, tmp_path
+        {
+            "APP_ENV": "production",
+            "AI_PROVIDER": "offline",
+            "AUTO_MIGRATE": "true",
+            "METRICS_TOKEN": "m" * 32,
+        },
+        tmp_path,
     )
     assert result.returncode == 0, result.stderr
     assert "started" in result.stdout
@@ -101,4 +107,6 @@ def test_postgres_urls_use_psycopg3() -> None:
 
 def test_migrations_run_at_start_except_in_production() -> None:
     assert Settings(APP_ENV="development").auto_migrate
-    assert not Settings(APP_ENV="production", AI_PROVIDER="offline").auto_migrate
+    assert not Settings(
+        APP_ENV="production", AI_PROVIDER="offline", METRICS_PUBLIC=True
+    ).auto_migrate

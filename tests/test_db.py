@@ -27,7 +27,8 @@ def built(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., Flas
     apps: list[Flask] = []
 
     def build(**overrides: Any) -> Flask:
-        apps.append(create_app(make_settings(**overrides)))
+        # Production refuses an open /metrics unless told; these tests are about the database.
+        apps.append(create_app(make_settings(METRICS_PUBLIC=True, **overrides)))
         return apps[-1]
 
     yield build
@@ -47,6 +48,7 @@ def test_db_upgrade_command_creates_the_schema(
     env = {
         "APP_ENV": "production",
         "AI_PROVIDER": "offline",
+        "METRICS_PUBLIC": "true",
         "LOG_FILE": "",
         "DATABASE_URL": database_url,
     }

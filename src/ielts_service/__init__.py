@@ -17,7 +17,20 @@ from .config import Settings, load_settings
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app: settings, logging, errors, database, keys, limits, API, metrics."""
-    from . import access_log, ai, api, audit, auth, db, dev_key, errors, limits, metrics, request_id
+    from . import (
+        access_log,
+        ai,
+        api,
+        audit,
+        auth,
+        db,
+        dev_key,
+        errors,
+        limits,
+        metrics,
+        request_id,
+        security,
+    )
     from .keys import KeyStore
     from .logging_setup import configure_logging
     from .sentry import init_sentry
@@ -27,7 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_logging(settings, __version__)
     init_sentry(settings, __version__)
 
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # files are served by the docs blueprint
     app.config.update(
         SETTINGS=settings, DEBUG=settings.DEBUG, MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH
     )
@@ -43,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     request_id.init_app(app)
     access_log.init_app(app)
     errors.init_app(app)
+    security.init_app(app, settings)
     db.init_app(app, settings)
     auth.init_app(app, KeyStore(db.get_engine_of(app), settings.KEY_CACHE_TTL_S))
     limits.init_app(app, settings)

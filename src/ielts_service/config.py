@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     GIT_SHA: str | None = None
 
     METRICS_TOKEN: SecretStr | None = None
+    METRICS_PUBLIC: bool = False
+    CORS_ALLOWED_ORIGINS: str = ""
     ENABLE_TEST_ROUTES: bool = False
 
     @field_validator("RATE_LIMIT_DEFAULT", "RATE_LIMIT_UNAUTHENTICATED")
@@ -108,6 +110,11 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "AI_PROVIDER: must be set to azure or offline when APP_ENV=production"
                 )
+            if not self.METRICS_TOKEN and not self.METRICS_PUBLIC:
+                raise ValueError(
+                    "METRICS_TOKEN: required when APP_ENV=production "
+                    "(or METRICS_PUBLIC=true to serve /metrics to anyone)"
+                )
         if self.provider == "azure":
             missing = [
                 name
@@ -126,6 +133,11 @@ class Settings(BaseSettings):
         if self.AI_PROVIDER:
             return self.AI_PROVIDER
         return "azure" if self.AZURE_OPENAI_ENDPOINT else "offline"
+
+    @property
+    def cors_origins(self) -> frozenset[str]:
+        """Origins allowed to call the API from a browser; empty: CORS is off."""
+        return frozenset(o.strip() for o in self.CORS_ALLOWED_ORIGINS.split(",") if o.strip())
 
     @property
     def is_production(self) -> bool:
