@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 APP    := --app ielts_service
 
-.PHONY: install install-dev system-deps run serve test lint fmt bench rules up down clean
+.PHONY: install install-dev system-deps run serve test test-fast lint fmt bench rules up down clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,11 @@ run: install                           ## development server on embedded default
 serve: install                         ## production-like: gunicorn with deploy/gunicorn.conf.py
 	$(BIN)/gunicorn -c deploy/gunicorn.conf.py ielts_service.wsgi:app
 
-test: install-dev system-deps          ## the whole suite
+test: install-dev system-deps          ## the whole suite: unit, integration (both backends), e2e
 	$(BIN)/pytest
+
+test-fast: install-dev                 ## unit + integration on the embedded defaults (no PostgreSQL, Redis or processes)
+	$(BIN)/pytest tests/unit tests/integration -m "not postgres and not redis"
 
 lint: install-dev
 	$(BIN)/ruff check src tests bench

@@ -38,7 +38,7 @@ PATH = "/v1/questions"
 def azure_stack(name: str = "full") -> Iterator[tuple[Server, Server]]:
     """The fake upstream at 1,000 ms and the full stack pointed at it."""
     latency_ms = str(int(UPSTREAM_LATENCY_S * 1000))
-    with python_server("fake-azure", "bench.fake_azure", "--latency-ms", latency_ms) as upstream:
+    with python_server("fake-azure", "tests.fakes.azure", "--latency-ms", latency_ms) as upstream:
         env = azure_env(upstream.url)
         with gunicorn(name, "ielts_service.wsgi:app", **env) as service:
             yield upstream, service

@@ -35,7 +35,7 @@ LOADED_CONNECTIONS = 60
 
 def main() -> None:
     with (
-        python_server("fake-azure", "bench.fake_azure", "--latency-ms", "1000") as upstream,
+        python_server("fake-azure", "tests.fakes.azure", "--latency-ms", "1000") as upstream,
         gunicorn("fanout", "bench.async_fanout:app", **azure_env(upstream.url)) as service,
     ):
         low: dict[str, Any] = {}

@@ -17,7 +17,7 @@ CONNECTIONS = 100
 
 def main() -> None:
     with python_server(
-        "fake-azure", "bench.fake_azure", "--latency-ms", str(int(UPSTREAM_LATENCY_S * 1000))
+        "fake-azure", "tests.fakes.azure", "--latency-ms", str(int(UPSTREAM_LATENCY_S * 1000))
     ) as upstream:
         with python_server("naive", "bench.naive_app", AZURE_OPENAI_ENDPOINT=upstream.url) as naive:
             naive_run = in_flight(naive, CONNECTIONS)

@@ -1,70 +1,61 @@
-"""Fixtures: apps on SQLite + memory:// and on the real PostgreSQL + Redis, keys, fake Azure."""
+"""Fixtures: the app under test (on the embedded stores or on PostgreSQL + Redis), keys, fake Azure.
+
+The app: `app` is built from `settings`, which layers, last one winning:
+- the backend: SQLite + memory:// unless the test runs on both backends (`both_backends` from
+  tests.helpers, which parametrises it over `backend`);
+- `overrides`: a module's or class's settings (override this fixture, e.g. with `azure_settings`);
+- `@pytest.mark.settings(NAME=value)` on the test, its class or its module.
+"""
 
 from __future__ import annotations
 
-import json
-import os
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 import sqlalchemy as sa
-from bench.fake_azure import FakeAzureServer
 from flask import Flask
 from flask.testing import FlaskClient
 
 from ielts_service import create_app, keys
 from ielts_service.config import Settings
 from ielts_service.db import get_engine_of
-
-TEST_DATABASE_URL = os.environ.get(
-    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from tests.fakes.azure import FakeAzure, FakeAzureServer
+from tests.services import (
+    TEST_DATABASE_URL,
+    TEST_REDIS_URL,
+    postgres_problem,
+    redis_problem,
+    require_service,
 )
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-IN_CI = os.environ.get("CI", "").lower() == "true"
+
+E2E_DIR = Path(__file__).parent / "e2e"
 
 
-def require_service(name: str, reason: str | None) -> None:
-    """Fail in CI, skip elsewhere, when a real service a test needs is missing."""
-    if reason is None:
-        return
-    message = f"{name} is not reachable: {reason}"
-    if IN_CI:
-        pytest.fail(f"{message} (CI=true: .ci/run must start it)")
-    pytest.skip(message)
-
-
-def _postgres_problem() -> str | None:
-    try:
-        engine = sa.create_engine(TEST_DATABASE_URL, connect_args={"connect_timeout": 2})
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        engine.dispose()
-    except sa.exc.SQLAlchemyError as exc:
-        return type(exc.orig or exc).__name__
-    return None
-
-
-def _redis_problem() -> str | None:
-    try:
-        redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        return type(exc).__name__
-    return None
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what each test really needs, so `-m "not postgres"` and `-m "not e2e"` mean it."""
+    for item in items:
+        needs = getattr(item, "fixturenames", ())
+        if "postgres_url" in needs:
+            item.add_marker(pytest.mark.postgres)
+        if "redis_url" in needs:
+            item.add_marker(pytest.mark.redis)
+        if E2E_DIR in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
-    require_service("PostgreSQL", _postgres_problem())
+    require_service("PostgreSQL", postgres_problem())
     return TEST_DATABASE_URL
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    require_service("Redis", _redis_problem())
+    require_service("Redis", redis_problem())
     return TEST_REDIS_URL
 
 
@@ -101,7 +92,12 @@ def make_settings(tmp_path: Any) -> Callable[..., Settings]:
     return build
 
 
-@pytest.fixture(params=["sqlite+memory", "postgres+redis"])
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite+memory"),
+        pytest.param("postgres+redis", marks=[pytest.mark.postgres, pytest.mark.redis]),
+    ]
+)
 def backend(request: pytest.FixtureRequest) -> dict[str, str]:
     """Settings overrides for the embedded defaults and for the production stores."""
     if request.param == "sqlite+memory":
@@ -113,8 +109,33 @@ def backend(request: pytest.FixtureRequest) -> dict[str, str]:
 
 
 @pytest.fixture
-def app(make_settings: Callable[..., Settings]) -> Flask:
-    return create_app(make_settings())
+def overrides() -> dict[str, Any]:
+    """Settings of a module's or class's app; override this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+def settings(
+    request: pytest.FixtureRequest,
+    make_settings: Callable[..., Settings],
+    overrides: dict[str, Any],
+) -> Settings:
+    """The settings `app` is built from: backend, then `overrides`, then `settings` marks."""
+    values: dict[str, Any] = {}
+    if "backend" in request.fixturenames:
+        values.update(request.getfixturevalue("backend"))
+    values.update(overrides)
+    for mark in reversed(list(request.node.iter_markers("settings"))):
+        values.update(mark.kwargs)
+    return make_settings(**values)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    """The app under test; its database connections are closed afterwards."""
+    app = create_app(settings)
+    yield app
+    get_engine_of(app).dispose()
 
 
 @pytest.fixture
@@ -158,29 +179,6 @@ def make_key(app: Flask) -> Callable[..., str]:
 def auth(make_key: Callable[..., str]) -> dict[str, str]:
     """Headers of a key with every scope."""
     return {"Authorization": f"Bearer {make_key(('questions:generate', 'audit:read'))}"}
-
-
-class FakeAzure:
-    """The fake upstream, with helpers to switch its behaviour."""
-
-    def __init__(self, server: FakeAzureServer) -> None:
-        self.server = server
-        self.url = server.url
-
-    def set(self, **control: Any) -> None:
-        request = urllib.request.Request(
-            f"{self.url}/_control",
-            data=json.dumps(control).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=5):
-            pass
-
-    def stats(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.url}/_stats", timeout=5) as response:
-            stats: dict[str, Any] = json.load(response)
-            return stats
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
@@ -16,3 +17,7 @@ def audit_rows(app: Flask) -> list[dict[str, Any]]:
     with get_engine_of(app).connect() as conn:
         query = sa.select(audit_events).order_by(audit_events.c.seq)
         return [dict(row) for row in conn.execute(query).mappings()]
+
+
+both_backends = pytest.mark.usefixtures("backend")
+"""Run a test, class or module on SQLite + memory:// and on PostgreSQL + Redis."""

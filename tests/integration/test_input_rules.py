@@ -1,0 +1,109 @@
+"""One text rule for every string a client sends, on every operation of the OpenAPI document."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.helpers import both_backends
+
+# NUL, a C0 control, DEL, a C1 control (NEL), bidi override, isolate and mark.
+FORBIDDEN = ["\x00", "\x1b", "\x7f", "\x85", "\u202e", "\u2066", "\u200f"]
+ALLOWED = ["café", "日本の旅", "a trip 🧳", "family\u200dmembers"]  # ZWJ joins emoji
+
+
+pytestmark = both_backends
+
+
+def string_inputs(app: Flask) -> list[tuple[str, str, str, str]]:
+    """(method, path, where, name) of every string the spec says an operation accepts."""
+    spec = app.test_client().get("/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    found = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for param in operation.get("parameters", []):
+                if _is_string(param["schema"]) and "format" not in str(param["schema"]):
+                    found.append((method, path, "query", param["name"]))
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body:
+                model = schemas[body["schema"]["$ref"].rsplit("/", 1)[1]]
+                for name, prop in model["properties"].items():
+                    if _is_string(prop):
+                        found.append((method, path, "body", name))
+    return found
+
+
+def _is_string(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "string" or any(
+        s.get("type") == "string" for s in schema.get("anyOf", [])
+    )
+
+
+def send(client: FlaskClient, auth: dict[str, str], target: tuple[str, ...], value: str) -> Any:
+    method, path, where, name = target
+    if where == "query":
+        return client.open(path, method=method, query_string={name: value}, headers=auth)
+    return client.open(path, method=method, json={"topic": "a trip", name: value}, headers=auth)
+
+
+def test_the_spec_names_the_inputs_this_test_walks(app: Flask) -> None:
+    targets = {(path, name) for _, path, _, name in string_inputs(app)}
+    assert {("/v1/questions", "topic"), ("/v1/audit/events", "outcome")} <= targets
+    assert ("/v1/audit/events", "key") in targets
+
+
+@pytest.mark.parametrize("char", FORBIDDEN)
+def test_every_string_input_refuses_control_and_bidi_characters(
+    app: Flask, client: FlaskClient, auth: dict[str, str], char: str
+) -> None:
+    for target in string_inputs(app):
+        response = send(client, auth, target, f"x{char}y")
+        assert response.status_code == 422, (target, response.get_json())
+        body = response.get_json()
+        assert body["code"] == "validation_error"
+        assert [d["field"] for d in body["details"]] == [target[3]]
+
+
+@pytest.mark.parametrize("text", ALLOWED)
+def test_ordinary_unicode_is_accepted(
+    app: Flask, client: FlaskClient, auth: dict[str, str], text: str
+) -> None:
+    for target in string_inputs(app):
+        if target[3] != "cursor":
+            assert send(client, auth, target, text).status_code == 200, target
+
+
+def test_nul_in_an_audit_filter_is_a_422_not_a_database_error(
+    client: FlaskClient, auth: dict[str, str]
+) -> None:
+    for name in ("outcome", "key"):
+        response = client.get(f"/v1/audit/events?{name}=%00x", headers=auth)
+        assert response.status_code == 422
+        assert response.get_json()["details"][0]["field"] == name
+
+
+@pytest.mark.parametrize("part", [1.0, 2.0, "2", True])
+def test_part_is_a_strict_integer(client: FlaskClient, auth: dict[str, str], part: Any) -> None:
+    response = client.post("/v1/questions", json={"topic": "a trip", "part": part}, headers=auth)
+    assert response.status_code == 422
+    assert response.get_json()["details"][0]["field"] == "part"
+
+
+@pytest.mark.parametrize(("size", "status"), [(16 * 1024, 422), (16 * 1024 + 1, 413)])
+def test_chunked_body_over_the_limit_is_413(
+    client: FlaskClient, auth: dict[str, str], size: int, status: int
+) -> None:
+    body = b'{"topic": "a trip", "x": "' + b"y" * (size - 28) + b'"}'
+    assert len(body) == size
+    response = client.post(
+        "/v1/questions",
+        input_stream=io.BytesIO(body),
+        environ_overrides={"wsgi.input_terminated": True},  # as gunicorn sets it for chunked
+        headers={**auth, "Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+    )
+    assert response.status_code == status
