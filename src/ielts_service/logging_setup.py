@@ -14,7 +14,7 @@ from typing import TextIO
 
 from concurrent_log_handler import ConcurrentRotatingFileHandler
 from pythonjsonlogger.core import RESERVED_ATTRS
-from pythonjsonlogger.json import JsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 from .config import Settings
 from .process_kind import in_cli_command
@@ -61,8 +61,8 @@ class _NoWerkzeugAccessLines(logging.Filter):
         return not (record.name == "werkzeug" and template.endswith('"%s" %s %s'))
 
 
-class JsonLineFormatter(JsonFormatter):
-    """python-json-logger's formatter, printing the traceback the context filter redacted.
+class JsonLineFormatter(OrjsonFormatter):
+    """python-json-logger's orjson formatter, printing the traceback the context filter redacted.
 
     Every handler shares this formatter, so a record is serialised once, not once per handler.
     """
@@ -71,7 +71,7 @@ class JsonLineFormatter(JsonFormatter):
         line: str | None = getattr(record, "_json_line", None)
         if line is not None:
             return line
-        # Without exc_info, JsonFormatter falls back to exc_text for the `exc_info` field.
+        # Without exc_info, the formatter falls back to exc_text for the `exc_info` field.
         exc_info, record.exc_info = record.exc_info, None
         try:
             line = super().format(record)
