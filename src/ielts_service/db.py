@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,10 +52,35 @@ def _sqlite_engine(url: sa.URL) -> Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _begin(connection: sa.Connection) -> None:
-        mode = "IMMEDIATE" if connection.get_execution_options().get("sqlite_immediate") else ""
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if connection.get_execution_options().get("sqlite_immediate"):
+            _begin_immediate(connection.connection.dbapi_connection)
+        else:
+            connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def _begin_immediate(dbapi_connection: Any, timeout_s: float = 30.0) -> None:
+    """Take SQLite's write lock, waiting in Python between tries.
+
+    SQLite's own busy handler sleeps inside the C library: under gevent that would freeze
+    every request of the worker while another process holds the lock. `time.sleep` yields
+    to the other greenlets (or threads) instead.
+    """
+    deadline, pause = time.monotonic() + timeout_s, 0.0005
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.01)
+    finally:
+        dbapi_connection.execute("PRAGMA busy_timeout=30000")
 
 
 def get_engine_of(app: Flask) -> Engine:
