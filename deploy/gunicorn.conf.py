@@ -18,9 +18,16 @@ from types import FrameType
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "64"))
-worker_class = "gthread"
+# A request spends seconds waiting on the model, one thread each: 2 x 256 threads hold 400
+# calls in flight (and a few hundred slow clients beside them). gevent was measured side by
+# side (bench/capacity.py) and cost about 3x the CPU per request on the Azure path.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("GUNICORN_THREADS", "256"))
+# Idle kept-alive connections wait in the worker's poller, not in a thread.
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
+# Every worker listens on its own SO_REUSEPORT socket: the kernel spreads new connections
+# evenly, where a shared socket lets the first worker to wake take a burst of them.
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "true").lower() == "true"
 # Longer than the worst upstream call: (timeout × (retries + 1)) plus back-off.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
