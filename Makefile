@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 APP    := --app ielts_service
 
-.PHONY: install install-dev system-deps run serve test test-fast lint fmt bench rules up down clean
+.PHONY: install install-dev system-deps run serve test test-fast lint fmt bench rules dashboard-snapshot up down clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,13 +44,13 @@ test-fast: install-dev                 ## unit + integration on the embedded def
 	$(BIN)/pytest tests/unit tests/integration -m "not postgres and not redis"
 
 lint: install-dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 
 fmt: install-dev
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench scripts
+	$(BIN)/ruff check --fix src tests bench scripts
 
 bench: install-dev system-deps         ## every benchmark (~13 min; BENCH_QUICK=1: ~3 min), then the summary and chart
 	$(BIN)/python -m bench.overhead
@@ -74,6 +74,9 @@ down:                                  ## stop the stack (volumes are kept)
 
 rules: install-dev                     ## rule files with absolute links (monitoring/links.yml): Prometheus, PrometheusRule, dashboard
 	$(BIN)/python -m scripts.generate_rules
+
+dashboard-snapshot: install-dev system-deps  ## the dashboard drawn from a real run (~3 min): docs/dashboard-snapshot.png
+	$(BIN)/python -m scripts.dashboard_snapshot
 
 clean:
 	rm -rf $(VENV) var build dist .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

@@ -7,40 +7,26 @@ expressions.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import urllib.request
-from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, suppress
-from dataclasses import dataclass, field
-from pathlib import Path
+from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import yaml
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from tests.fakes.azure import FakeAzureServer
-from tests.monitoring_helpers import (
-    JOB,
-    PROMETHEUS_CONFIG,
-    alert_rules,
-    dashboard_queries,
-    http_json,
-    with_variables,
+from tests.monitoring_helpers import JOB, alert_rules, dashboard_queries, with_variables
+from tests.monitoring_stack import (
+    Stack,
+    Traffic,
+    healthy_calls,
+    running_stack,
+    send_concurrently,
 )
-from tests.processes import (
-    Prometheus,
-    flask_cli,
-    service_env,
-    start_gunicorn,
-    start_prometheus,
-    stop_group,
-    wait_until,
-)
+from tests.processes import wait_until
 from tests.services import require_service
 
 pytestmark = pytest.mark.e2e
@@ -60,44 +46,6 @@ ALERT_EXPRESSIONS = {rule["alert"]: rule["expr"] for rule in alert_rules()}
 
 
 @dataclass
-class Stack:
-    service_url: str
-    upstream_url: str
-    prometheus: Prometheus
-    key: str
-    limited_key: str
-    metrics_dir: Path
-
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.prometheus.api("query", query=expr)["result"]
-        return result
-
-    def set_upstream(self, **control: Any) -> None:
-        status, _ = http_json(f"{self.upstream_url}/_control", control)
-        assert status == 200
-
-
-@dataclass
-class Traffic:
-    """What the test sent to the API routes, and what came back."""
-
-    statuses: Counter[int] = field(default_factory=Counter)
-    ai_successes: int = 0
-    tokens: int = 0
-
-    def send(self, stack: Stack, path: str, body: dict[str, Any], key: str) -> int:
-        status, reply = http_json(
-            f"{stack.service_url}{path}", body, {"Authorization": f"Bearer {key}"}, timeout=30
-        )
-        self.statuses[status] += 1
-        if status == 200:
-            data = reply["data"]
-            self.ai_successes += 3 if path == "/v1/speaking-tests" else 1
-            self.tokens += data["usage"]["prompt_tokens"] + data["usage"]["completion_tokens"]
-        return status
-
-
-@dataclass
 class Scenario:
     traffic: Traffic
     healthy: dict[str, list[dict[str, Any]]]
@@ -107,78 +55,11 @@ class Scenario:
     healthy_tokens: tuple[int, float]
 
 
-def _prometheus_config(target: str) -> dict[str, Any]:
-    """The project's prometheus.yml, scraping TARGET every second, without Alertmanager."""
-    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
-    config["global"].update(scrape_interval="1s", evaluation_interval="1s", scrape_timeout="1s")
-    config["rule_files"] = [str(PROMETHEUS_CONFIG.parent / rule) for rule in config["rule_files"]]
-    config.pop("alerting")
-    (job,) = config["scrape_configs"]
-    job["static_configs"] = [{"targets": [target], "labels": {"deployment": "local"}}]
-    return config
-
-
-def _create_key(workdir: Path, env: dict[str, str], name: str, *options: str) -> str:
-    result = flask_cli(
-        workdir, env, "keys", "create", name, "--scopes", "questions:generate", "--json", *options
-    )
-    key: str = json.loads(result.stdout)["key"]
-    return key
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     require_service("Prometheus", None if shutil.which("prometheus") else "not installed")
-    workdir = tmp_path_factory.mktemp("monitoring-e2e")
-    with ExitStack() as cleanup:
-        upstream = FakeAzureServer().start()
-        cleanup.callback(upstream.server_close)
-        cleanup.callback(upstream.shutdown)
-        env = service_env(
-            workdir,
-            AI_PROVIDER="azure",
-            AZURE_OPENAI_ENDPOINT=upstream.url,
-            AZURE_OPENAI_API_KEY="fake-azure-key-0123456789abcdef",
-            AZURE_OPENAI_DEPLOYMENT="gpt-4o-test",
-            AZURE_OPENAI_TIMEOUT_S="2",
-            AZURE_OPENAI_MAX_RETRIES="1",
-            DATABASE_URL=f"sqlite:///{workdir}/service.db",
-            RATE_LIMIT_DEFAULT="10000/minute",
-            RATE_LIMIT_UNAUTHENTICATED="10000/minute",
-        )
-        key = _create_key(workdir, env, "monitoring")
-        limited_key = _create_key(workdir, env, "limited", "--rate-limit", "2/minute")
-        service = start_gunicorn(workdir, env)
-        cleanup.callback(stop_group, service.process)
-        (workdir / "prometheus").mkdir()
-        config = _prometheus_config(service.url.removeprefix("http://"))
-        prometheus = start_prometheus(workdir / "prometheus", config)
-        cleanup.callback(stop_group, prometheus.process)
-        yield Stack(
-            service.url,
-            upstream.url,
-            prometheus,
-            key,
-            limited_key,
-            Path(env["PROMETHEUS_MULTIPROC_DIR"]),
-        )
-
-
-def _healthy_traffic(stack: Stack, traffic: Traffic) -> None:
-    """Questions of every part, speaking tests, the old path, bad keys and a rate-limited key."""
-    calls = [
-        ("/v1/questions", {"topic": "a memorable trip", "part": 1 + i % 3}, stack.key)
-        for i in range(18)
-    ]
-    calls += [
-        ("/v1/speaking-tests", {"topic": "a book", "part1_count": 2, "part3_count": 2}, stack.key)
-    ] * 3
-    calls += [("/generate-question", {"topic": "a friend"}, stack.key)] * 3
-    calls += [("/v1/questions", {"topic": "a trip"}, "not-a-valid-key")] * 5
-    calls += [("/v1/questions", {"topic": "a trip"}, stack.limited_key)] * 8
-    # Concurrent connections, so both workers serve and the scrape must sum them.
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda call: traffic.send(stack, *call), calls))
+    with running_stack(tmp_path_factory.mktemp("monitoring-e2e")) as stack:
+        yield stack
 
 
 def _alert_results(stack: Stack) -> dict[str, list[dict[str, Any]]]:
@@ -223,7 +104,7 @@ def _fail_until_alerts_hold(stack: Stack, traffic: Traffic) -> dict[str, list[di
 @pytest.fixture(scope="module")
 def scenario(stack: Stack) -> Scenario:
     traffic = Traffic()
-    _healthy_traffic(stack, traffic)
+    send_concurrently(stack, traffic, healthy_calls(stack))
     sent = sum(traffic.statuses.values())
     wait_until(
         lambda: _api_requests_seen(stack) == sent and _sli_evaluated(stack),
