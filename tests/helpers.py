@@ -12,10 +12,12 @@ from ielts_service.db import get_engine_of
 from ielts_service.tables import audit_events
 
 
-def audit_rows(app: Flask) -> list[dict[str, Any]]:
-    """Every audit record in the app's database, in chain order."""
+def audit_rows(app: Flask, kind: str | None = "model_call") -> list[dict[str, Any]]:
+    """The audit records of `kind` (None: all) in the app's database, in chain order."""
     with get_engine_of(app).connect() as conn:
         query = sa.select(audit_events).order_by(audit_events.c.seq)
+        if kind:
+            query = query.where(audit_events.c.kind == kind)
         return [dict(row) for row in conn.execute(query).mappings()]
 
 

@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from limits import parse_many
 
 from . import keys
+from .audit import cli_actor
 from .clock import now
 from .db import get_engine
 
@@ -82,6 +83,7 @@ def create_command(
             expires_in=expires_in,
             rate_limit=rate_limit,
             token_budget=token_budget,
+            actor=cli_actor(),
         )
     except keys.KeyOperationError as exc:
         raise click.ClickException(str(exc)) from None
@@ -120,7 +122,7 @@ def _state(key: keys.ApiKey) -> str:
 def revoke_command(name: str) -> None:
     """Revoke key NAME on every worker and replica (within the key cache TTL)."""
     try:
-        key = keys.revoke_key(get_engine(), name)
+        key = keys.revoke_key(get_engine(), name, actor=cli_actor())
     except keys.KeyOperationError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"revoked key {key.name} ({key.prefix})")
@@ -138,7 +140,7 @@ def rotate_command(name: str, grace: str | None, as_json: bool) -> None:
     settings = current_app.config["SETTINGS"]
     period = parse_duration(grace) if grace else timedelta(seconds=settings.KEY_ROTATION_GRACE_S)
     try:
-        key, secret = keys.rotate_key(get_engine(), name, period)
+        key, secret = keys.rotate_key(get_engine(), name, period, actor=cli_actor())
     except keys.KeyOperationError as exc:
         raise click.ClickException(str(exc)) from None
     _emit(

@@ -14,11 +14,13 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeGuard, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from .audit.operator import change_of, cli_actor, record_operator_action
+from .audit.store import write_transaction
 from .clock import now
 from .tables import api_keys
 
@@ -28,6 +30,8 @@ KEY_PATTERN = re.compile(r"iq_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
 _LAST_USED_EVERY = timedelta(minutes=1)
 _When = TypeVar("_When", datetime, None)
+# What key_created and key_updated records show of a key (never its secret or hash).
+_AUDITED = ("name", "scopes", "rate_limit", "token_budget", "expires_at", "revoked_at")
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,10 @@ def create_key(
     expires_in: timedelta | None = None,
     rate_limit: str | None = None,
     token_budget: int | None = None,
+    actor: str | None = None,
 ) -> tuple[ApiKey, str]:
-    """Store a new key; returns it with the full key string, which is shown once."""
+    """Store a new key and its `key_created` record; returns the key with the full key string,
+    which is shown once. `actor` defaults to this process's OS user and host."""
     unknown = set(scopes) - set(SCOPES)
     if unknown or not scopes:
         offered = ", ".join(scopes) or "none"
@@ -102,11 +108,14 @@ def create_key(
         "expires_at": created + expires_in if expires_in else None,
     }
     try:
-        with engine.begin() as conn:
+        with write_transaction(engine) as conn:
             conn.execute(api_keys.insert().values(row))
+            key = _locked(conn, name)
+            change = {field: {"old": None, "new": value} for field, value in _audited(key).items()}
+            _record(conn, "key_created", actor, key, change)
     except sa.exc.IntegrityError:
         raise KeyOperationError(f"a key named {name!r} already exists") from None
-    return get_by_name(engine, name), f"iq_{key_id}_{secret}"
+    return key, f"iq_{key_id}_{secret}"
 
 
 def list_keys(engine: Engine) -> list[ApiKey]:
@@ -123,20 +132,27 @@ def get_by_name(engine: Engine, name: str) -> ApiKey:
     return _from_row(row)
 
 
-def revoke_key(engine: Engine, name: str) -> ApiKey:
-    key = get_by_name(engine, name)
-    with engine.begin() as conn:
+def revoke_key(engine: Engine, name: str, *, actor: str | None = None) -> ApiKey:
+    """Revoke the key and record `key_revoked`; a revoked key stays as it is."""
+    with write_transaction(engine) as conn:
+        key = _locked(conn, name)
+        if key.revoked_at:
+            return key
         conn.execute(api_keys.update().where(api_keys.c.id == key.id).values(revoked_at=now()))
-    return get_by_name(engine, name)
+        revoked = _locked(conn, name)
+        _record(conn, "key_revoked", actor, key, change_of(_audited(key), _audited(revoked)))
+    return revoked
 
 
-def rotate_key(engine: Engine, name: str, grace: timedelta) -> tuple[ApiKey, str]:
-    """Give the key a new secret; the old one keeps working for `grace`."""
-    key = get_by_name(engine, name)
-    if key.revoked_at:
-        raise KeyOperationError(f"key {name!r} is revoked")
+def rotate_key(
+    engine: Engine, name: str, grace: timedelta, *, actor: str | None = None
+) -> tuple[ApiKey, str]:
+    """Give the key a new secret (the old one keeps working for `grace`); record `key_rotated`."""
     secret = secrets.token_urlsafe(32)
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
+        key = _locked(conn, name)
+        if key.revoked_at:
+            raise KeyOperationError(f"key {name!r} is revoked")
         conn.execute(
             api_keys.update()
             .where(api_keys.c.id == key.id)
@@ -146,7 +162,36 @@ def rotate_key(engine: Engine, name: str, grace: timedelta) -> tuple[ApiKey, str
                 previous_valid_until=now() + grace,
             )
         )
-    return get_by_name(engine, name), f"iq_{key.id}_{secret}"
+        rotated = _locked(conn, name)
+        change = change_of(
+            {"previous_valid_until": key.previous_valid_until},
+            {"previous_valid_until": rotated.previous_valid_until},
+        )
+        _record(conn, "key_rotated", actor, key, change)
+    return rotated, f"iq_{key.id}_{secret}"
+
+
+def _locked(conn: sa.Connection, name: str) -> ApiKey:
+    """The key's row, locked until the transaction ends (SQLite: the whole database is)."""
+    query = sa.select(api_keys).where(api_keys.c.name == name).with_for_update()
+    row = conn.execute(query).mappings().first()
+    if row is None:
+        raise KeyOperationError(f"no key named {name!r}")
+    return _from_row(row)
+
+
+def _audited(key: ApiKey) -> dict[str, object]:
+    """The key's settings an operator changes, as its audit records show them."""
+    public = key.public()
+    return {name: public[name] for name in _AUDITED}
+
+
+def _record(
+    conn: sa.Connection, kind: str, actor: str | None, key: ApiKey, change: dict[str, Any]
+) -> None:
+    record_operator_action(
+        conn, kind=kind, actor=actor or cli_actor(), target_key_id=key.id, change=change
+    )
 
 
 def has_keys(engine: Engine) -> bool:

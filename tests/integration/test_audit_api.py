@@ -30,6 +30,8 @@ def append(app: Flask, count: int, **fields: Any) -> list[dict[str, Any]]:
 
 
 def events(client: FlaskClient, auth: dict[str, str], **query: Any) -> Any:
+    """Records of provider calls (the key behind `auth` has a key_created record too)."""
+    query.setdefault("kind", "model_call")
     response = client.get(URL, query_string=query, headers=auth)
     assert response.status_code == 200, response.get_json()
     return response.get_json()["data"]

@@ -158,13 +158,35 @@ def test_prune_then_verify_starts_from_the_stored_anchor(
     kept = append(app, 2)
     result = cli(app, "prune", "--older-than", "90d")
     assert result.exit_code == 0
-    assert "pruned 3 records" in result.stdout
-    assert [row["seq"] for row in audit_rows(app)] == [4, 5]
+    assert "pruned 3 records older than 90d (#1..#3)" in result.stdout
+    # The prune itself is the newest record.
+    rows = audit_rows(app, kind=None)
+    assert [(row["seq"], row["kind"]) for row in rows] == [
+        (4, "model_call"),
+        (5, "model_call"),
+        (6, "audit_pruned"),
+    ]
+    assert rows[-1]["change"]["anchor_seq"] == {"old": 1, "new": 4}
     state = store.chain_state(get_engine_of(app))
     assert (state["anchor_seq"], state["anchor_hash"]) == (4, kept[0]["prev_hash"])
     verified = cli(app, "verify", "--json")
     assert verified.exit_code == 0
-    assert json.loads(verified.stdout)["checked"] == 2
+    assert json.loads(verified.stdout)["checked"] == 3
+
+
+def test_prune_dry_run_says_what_would_go_and_changes_nothing(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "now", lambda: now() - timedelta(days=100))
+    append(app, 3)
+    monkeypatch.undo()
+    append(app, 2)
+    before = audit_rows(app, kind=None)
+    result = cli(app, "prune", "--older-than", "90d", "--dry-run")
+    assert result.exit_code == 0
+    assert result.stdout == "would prune 3 records older than 90d (#1..#3)\n"
+    assert audit_rows(app, kind=None) == before
+    assert store.chain_state(get_engine_of(app))["anchor_seq"] == 1
 
 
 def test_prune_of_everything_keeps_the_chain_going(

@@ -25,7 +25,8 @@ def overrides(azure_settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def audit_events(client: FlaskClient, auth: dict[str, str]) -> list[dict[str, Any]]:
-    response = client.get("/v1/audit/events", headers=auth)
+    query = {"kind": "model_call"}
+    response = client.get("/v1/audit/events", query_string=query, headers=auth)
     assert response.status_code == 200
     events: list[dict[str, Any]] = response.get_json()["data"]["events"]
     return events

@@ -14,6 +14,17 @@ from ..db import get_engine
 from ..errors import ApiError
 from . import store
 from .chain import jsonable
+from .operator import change_of, cli_actor, key_actor, record_operator_action
+
+__all__ = [
+    "append",
+    "build_record",
+    "change_of",
+    "cli_actor",
+    "init_app",
+    "key_actor",
+    "record_operator_action",
+]
 
 if TYPE_CHECKING:
     from ..ai.types import CallRecord

@@ -15,8 +15,9 @@ from ..clock import now
 from ..db import get_engine
 from ..key_commands import parse_duration
 from ..tables import audit_events
-from . import store
+from . import retention, store
 from .chain import jsonable
+from .operator import cli_actor
 
 audit_cli = AppGroup("audit", help="The tamper-evident audit trail.")
 FIELDS = [column.name for column in audit_events.columns]
@@ -88,7 +89,17 @@ def export_command(
 
 @audit_cli.command("prune")
 @click.option("--older-than", required=True, help="Retention such as 90d.")
-def prune_command(older_than: str) -> None:
-    """Delete records older than the retention; the oldest kept one anchors the chain."""
-    deleted = store.prune(get_engine(), now() - parse_duration(older_than))
-    click.echo(f"pruned {deleted} records older than {older_than}")
+@click.option("--dry-run", is_flag=True, help="Say what would be deleted; delete nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def prune_command(older_than: str, dry_run: bool, as_json: bool) -> None:
+    """Delete records older than the retention (recorded as `audit_pruned`); the oldest kept
+    record anchors the chain."""
+    pruned = retention.prune(
+        get_engine(), now() - parse_duration(older_than), actor=cli_actor(), dry_run=dry_run
+    )
+    if as_json:
+        click.echo(json.dumps({**pruned.__dict__, "dry_run": dry_run}))
+        return
+    span = f" (#{pruned.first_seq}..#{pruned.last_seq})" if pruned.deleted else ""
+    verb = "would prune" if dry_run else "pruned"
+    click.echo(f"{verb} {pruned.deleted} records older than {older_than}{span}")

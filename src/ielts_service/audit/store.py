@@ -16,7 +16,7 @@ from ulid import ULID
 
 from ..clock import now
 from ..tables import AUDIT_FIELDS, AUDIT_SCHEMA_VERSION, audit_chain, audit_events
-from .chain import GENESIS, Verdict, as_utc, record_hash, verify
+from .chain import Verdict, as_utc, record_hash, verify
 
 # What callers give: every field but those the chain sets; any they leave out is null.
 _WRITTEN = frozenset(f.name for f in AUDIT_FIELDS) - {
@@ -193,33 +193,3 @@ def verify_chain(engine: Engine) -> Verdict:
                     head_seq=state["head_seq"],
                     head_hash=state["head_hash"],
                 )
-
-
-def prune(engine: Engine, cutoff: datetime) -> int:
-    """Delete records older than `cutoff`; the oldest kept record becomes the stored anchor."""
-    with write_transaction(engine) as conn:
-        head = (
-            conn.execute(sa.select(audit_chain).where(audit_chain.c.id == 1).with_for_update())
-            .mappings()
-            .one()
-        )
-        first_kept = conn.execute(
-            sa.select(audit_events.c.seq, audit_events.c.prev_hash)
-            .where(audit_events.c.time >= cutoff)
-            .order_by(audit_events.c.seq)
-            .limit(1)
-        ).first()
-        anchor_seq, anchor_hash = (
-            (first_kept.seq, first_kept.prev_hash)
-            if first_kept
-            else (head["head_seq"] + 1, head["head_hash"] or GENESIS)
-        )
-        deleted = conn.execute(
-            audit_events.delete().where(audit_events.c.seq < anchor_seq)
-        ).rowcount
-        conn.execute(
-            audit_chain.update()
-            .where(audit_chain.c.id == 1)
-            .values(anchor_seq=anchor_seq, anchor_hash=anchor_hash)
-        )
-    return int(deleted)
