@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -13,21 +12,15 @@ from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ielts_service import create_app, keys
+from ielts_service import keys
 from ielts_service.audit import cli_actor, record_operator_action, store
 from ielts_service.audit.chain import jsonable, record_hash
 from ielts_service.clock import now
-from ielts_service.config import Settings
 from ielts_service.db import get_engine_of
 from ielts_service.tables import api_keys
-from tests.helpers import audit_rows
+from tests.helpers import audit_rows, both_backends
 
-
-@pytest.fixture
-def app(make_settings: Callable[..., Settings], backend: dict[str, str]) -> Iterator[Flask]:
-    app = create_app(make_settings(**backend))
-    yield app
-    get_engine_of(app).dispose()
+pytestmark = both_backends
 
 
 def cli(app: Flask, *args: str) -> Result:
@@ -173,8 +166,3 @@ def test_the_api_filters_by_kind_and_export_has_every_kind(app: Flask, client: F
         "key_created",
         "key_revoked",
     ]
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
