@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import g, request
 
 from . import audit, metrics
 from .ai import QuestionProvider
+from .ai.relevance import on_topic
 from .ai.types import CallRecord, Generation, UpstreamFailure
 
 log = logging.getLogger(__name__)
@@ -49,14 +50,21 @@ def request_context() -> RequestContext:
 def call_provider(
     provider: QuestionProvider, topic: str, part: int, count: int = 1
 ) -> Generation | UpstreamFailure:
-    """Call the provider once and record its metrics; a failure is returned, not raised."""
+    """Call the provider once, check the reply is on topic and record the metrics; a failure is
+    returned, not raised."""
     started = time.perf_counter()
     try:
         generation = provider.generate(topic, part, count)
     except UpstreamFailure as failure:
         _observe(failure.call, failure.code, time.perf_counter() - started)
         return failure
-    _observe(generation.call, "success", time.perf_counter() - started)
+    call = replace(generation.call, on_topic=on_topic(topic, generation))
+    generation = replace(generation, call=call)
+    _observe(call, "success", time.perf_counter() - started)
+    if not call.on_topic:
+        metrics.AI_OUTPUT_OFFTOPIC.labels(provider=call.provider, part=str(call.part)).inc()
+    if generation.match:
+        metrics.AI_TOPIC_MATCH.labels(match=generation.match).inc()
     return generation
 
 

@@ -40,6 +40,16 @@ AI_OUTPUT_REJECTED = Counter(
     "Model replies not served: invalid format, cut short (length) or content-filtered.",
     ["provider", "reason"],
 )
+AI_OUTPUT_OFFTOPIC = Counter(
+    "ielts_ai_output_offtopic_total",
+    "Replies served whose part mentions neither the topic nor its theme.",
+    ["provider", "part"],
+)
+AI_TOPIC_MATCH = Counter(
+    "ielts_ai_topic_match_total",
+    "Offline-provider calls by how the topic matched: exact, kind, theme or fallback.",
+    ["match"],
+)
 AI_TOKENS = Counter(
     "ielts_ai_tokens_total", "Tokens used by provider calls.", ["provider", "model", "type"]
 )
@@ -128,8 +138,13 @@ def init_app(app: Flask, settings: Settings, version: str) -> None:
     exporter.init_app(app)
     app.extensions["prometheus_exporter"] = exporter
     # Export the failure series at 0 from the start: otherwise the first failure creates the
-    # series at 1, and increase()/rate() (the AuditWriteFailure alert) never see it happen.
+    # series at 1, and increase()/rate() (the AuditWriteFailure and off-topic alerts) never
+    # see it happen.
     AUDIT_WRITES.labels(outcome="failure")
+    for part in ("1", "2", "3"):
+        AI_OUTPUT_OFFTOPIC.labels(provider=settings.provider, part=part)
+    if settings.provider == "offline":
+        AI_TOPIC_MATCH.labels(match="fallback")
     BUILD_INFO.labels(
         version=version, environment=settings.APP_ENV, provider=settings.provider
     ).set(1)

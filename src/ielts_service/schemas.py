@@ -15,6 +15,7 @@ from pydantic import (
     field_validator,
 )
 
+from .ai.types import TopicMatch
 from .tables import AUDIT_FIELDS, AUDIT_KINDS, AuditField
 from .text_rule import check_text
 
@@ -58,6 +59,19 @@ class SpeakingTestRequest(TopicModel):
     part3_count: int = Field(default=3, ge=1, le=5)
 
 
+Match = Annotated[
+    TopicMatch | None,
+    Field(
+        description=(
+            "How the offline provider understood the topic: `exact` (a topic of its bank), "
+            "`kind` (a kind of thing such as a person, place or event), `theme` (an abstract "
+            "theme such as the environment), `fallback` (neither: questions about the topic "
+            "as written); null for a model."
+        )
+    ),
+]
+
+
 class Usage(StrictModel):
     prompt_tokens: int
     completion_tokens: int
@@ -74,6 +88,7 @@ class Question(CueCard):
     topic: str
     provider: str
     model: str
+    match: Match
     usage: Usage
 
 
@@ -84,6 +99,7 @@ class SpeakingTest(StrictModel):
     part3: list[str]
     provider: str
     model: str
+    match: Match
     usage: Usage
 
 

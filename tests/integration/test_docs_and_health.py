@@ -17,6 +17,15 @@ def test_openapi_is_3_1_and_lists_the_api(client: FlaskClient) -> None:
     assert "all or nothing" in spec["paths"]["/v1/speaking-tests"]["post"]["description"].lower()
 
 
+def test_openapi_documents_how_the_topic_matched(client: FlaskClient) -> None:
+    schemas = client.get("/openapi.json").get_json()["components"]["schemas"]
+    for name in ("Question", "SpeakingTest"):
+        match = schemas[name]["properties"]["match"]
+        assert {"enum": ["exact", "kind", "theme", "fallback"], "type": "string"} in match["anyOf"]
+        assert {"type": "null"} in match["anyOf"]
+        assert "offline provider" in match["description"]
+
+
 def test_openapi_refs_all_resolve(client: FlaskClient) -> None:
     spec = client.get("/openapi.json").get_json()
     refs: list[str] = []

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import pytest
 from flask.testing import FlaskClient
+from prometheus_client import REGISTRY
 
-QUESTION_FIELDS = {"part", "topic", "question", "prompts", "explain", "provider", "model", "usage"}
+QUESTION_FIELDS = {
+    "part",
+    "topic",
+    "question",
+    "prompts",
+    "explain",
+    "provider",
+    "model",
+    "match",
+    "usage",
+}
 
 
 @pytest.mark.parametrize("path", ["/v1/questions", "/generate-question", "/v1/questions/"])
@@ -19,6 +30,7 @@ def test_part2_cue_card_shape(client: FlaskClient, auth: dict[str, str], path: s
     assert set(data) == QUESTION_FIELDS
     assert data["part"] == 2
     assert data["provider"] == "offline"
+    assert data["match"] == "exact"
     assert data["question"].startswith("Describe ")
     assert 3 <= len(data["prompts"]) <= 4
     assert data["explain"].startswith("and explain")
@@ -112,3 +124,17 @@ def test_bad_request_id_is_replaced(client: FlaskClient, offered: str) -> None:
     assert generated
     assert generated != offered
     assert len(generated) == 32
+
+
+def test_a_topic_the_bank_cannot_place_is_a_counted_fallback(
+    client: FlaskClient, auth: dict[str, str]
+) -> None:
+    def fallbacks() -> float:
+        value = REGISTRY.get_sample_value("ielts_ai_topic_match_total", {"match": "fallback"})
+        return value or 0.0
+
+    before = fallbacks()
+    data = client.post("/v1/questions", json={"topic": "xyzzy"}, headers=auth).get_json()["data"]
+    assert data["match"] == "fallback"
+    assert data["question"] == "Describe an experience connected with xyzzy."
+    assert fallbacks() - before == 1

@@ -14,7 +14,7 @@ from ielts_service.request_id import current_request_id
 from tests.fakes.azure import FakeAzure
 from tests.helpers import both_backends
 
-TEST_FIELDS = {"topic", "part1", "part2", "part3", "provider", "model", "usage"}
+TEST_FIELDS = {"topic", "part1", "part2", "part3", "provider", "model", "match", "usage"}
 PATH = "/v1/speaking-tests"
 
 
@@ -225,7 +225,18 @@ class TestOffline:
         data = response.get_json()["data"]
         assert set(data) == TEST_FIELDS
         assert data["provider"] == "offline"
+        assert data["match"] == "exact"
         assert len(data["part1"]) == len(data["part3"]) == 3
+
+    def test_all_three_parts_are_about_the_topic(
+        self, client: FlaskClient, auth: dict[str, str]
+    ) -> None:
+        response = client.post(PATH, json={"topic": "climate change"}, headers=auth)
+        data = response.get_json()["data"]
+        assert data["match"] == "theme"
+        assert data["part2"]["question"].endswith("climate change.")
+        for part in (data["part1"], data["part3"]):
+            assert any("climate change" in q or "environment" in q for q in part)
 
 
 def test_log_lines_from_the_fan_out_threads_carry_the_request_id(

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from prometheus_client import REGISTRY
 
 from tests.fakes.azure import FakeAzure
 
@@ -126,3 +127,20 @@ def test_circuit_opens_after_consecutive_failures_and_recovers(
     time.sleep(0.6)
     assert ask().status_code == 200  # half-open trial succeeds and closes the circuit
     assert ask().status_code == 200
+
+
+def _offtopic(part: str) -> float:
+    labels = {"provider": "azure", "part": part}
+    return REGISTRY.get_sample_value("ielts_ai_output_offtopic_total", labels) or 0.0
+
+
+@pytest.mark.parametrize(("topic", "counted"), [("a book", 1), ("a memorable trip", 0)])
+def test_a_model_reply_that_misses_the_topic_is_counted(
+    client: FlaskClient, auth: dict[str, str], fake_azure: FakeAzure, topic: str, counted: int
+) -> None:
+    # The fake model always writes about travelling.
+    before = _offtopic("1")
+    response = client.post("/v1/questions", json={"topic": topic, "part": 1}, headers=auth)
+    assert response.status_code == 200
+    assert response.get_json()["data"]["match"] is None
+    assert _offtopic("1") - before == counted

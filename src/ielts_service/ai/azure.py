@@ -15,7 +15,7 @@ from openai.types.shared_params import ResponseFormatJSONSchema
 
 from ..config import Settings
 from .circuit import CircuitBreaker
-from .ielts_format import FormatError, parse_cue_card, parse_questions
+from .ielts_format import interpret
 from .prompts import PROMPT_VERSION, build_messages, messages_sha256, response_format
 from .types import CallRecord, Generation, UpstreamFailure
 
@@ -145,7 +145,7 @@ class AzureProvider:
             completion_tokens=usage.completion_tokens if usage else 0,
             output_text=choice.message.content,
         )
-        return _interpret(call, part, count)
+        return interpret(call, part, count)
 
 
 _AVAILABILITY_FAILURES = {"upstream_timeout", "upstream_error", "upstream_rate_limited"}
@@ -190,22 +190,3 @@ def _filter_verdict(finish_reason: str | None, extra: dict[str, Any]) -> str | N
         return None
     flagged = any(isinstance(v, dict) and v.get("filtered") for v in results.values())
     return "filtered" if flagged else "passed"
-
-
-def _interpret(call: CallRecord, part: int, count: int) -> Generation:
-    """Turn a completed call into a Generation, or the matching UpstreamFailure."""
-    if call.finish_reason == "content_filter":
-        raise UpstreamFailure(
-            422, "content_filtered", "the reply was withheld by the content filter", call
-        )
-    text = call.output_text or ""
-    try:
-        if part == 2:
-            question, prompts, explain = parse_cue_card(text)
-            return Generation([question], replace(call, output_valid=True), prompts, explain)
-        return Generation(parse_questions(text, count), replace(call, output_valid=True))
-    except FormatError as exc:
-        invalid = replace(call, output_valid=False)
-        raise UpstreamFailure(
-            502, "upstream_invalid_response", f"the model's reply was unusable: {exc}", invalid
-        ) from exc

@@ -4,89 +4,178 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .english import split_words
+
 
 @dataclass(frozen=True)
 class Kind:
+    """A shape of cue card; `{subject}` is the topic as named, `{things}` its general form."""
+
+    words: tuple[str, ...]  # head nouns that make a topic this kind
     prompts: tuple[str, ...]
     explain: str
+    tail: str  # completes a bare countable topic: "Describe a park" + " that you have visited"
+    mass_cue: str  # Part 2 question for an uncountable topic ("cooking"), in `{things}`
     part1: tuple[str, ...]
     part3: tuple[str, ...]
 
 
 KINDS: dict[str, Kind] = {
     "person": Kind(
+        split_words(
+            "person teacher friend neighbour relative member child kid parent mother father "
+            "mum dad grandparent grandmother grandfather sibling brother sister cousin uncle "
+            "aunt colleague boss leader athlete sportsperson singer actor actress musician "
+            "artist writer author scientist celebrity hero model stranger classmate doctor "
+            "nurse entrepreneur businessman businesswoman politician coach manager student "
+            "baby guest host speaker customer partner husband wife son daughter teenager "
+            "adult someone somebody player inventor designer chef driver volunteer"
+        ),
         ("who this person is", "how you know them", "what they are like", "what they have done"),
         "and explain why this person is important to you.",
+        " who has influenced you",
+        "Describe an experience you had with {things}.",
         (
-            "Do you spend much time with your family?",
-            "Who did you admire most when you were a child?",
-            "Do you prefer spending time alone or with other people?",
-            "How do you usually keep in touch with friends and family?",
-            "Has anyone influenced the way you study or work?",
+            "Do you spend much time with {things}?",
+            "Did you know any {things} when you were a child?",
+            "What do you usually talk about with {subject}?",
+            "Do you find it easy to get on with {things}?",
+            "Would you like to be more like {subject}?",
         ),
         (
-            "What qualities make someone a good role model?",
-            "Do famous people have a responsibility to behave well in public?",
-            "How has the way people meet new friends changed in recent years?",
-            "Why do some people influence others more than their parents do?",
-            "Will young people admire different kinds of people in the future?",
+            "What qualities do people admire most in {things}?",
+            "How has the role of {things} in society changed in recent years?",
+            "Why do some young people look up to {things}?",
+            "Do {things} have more influence on children today than in the past?",
+            "Will {things} be seen differently in the future?",
         ),
     ),
     "place": Kind(
+        split_words(
+            "place city town village country park garden building museum restaurant cafe "
+            "shop store beach lake river mountain hometown street library "
+            "university school hotel airport station market island forest zoo stadium gym "
+            "bridge attraction neighbourhood area region capital coast countryside spot "
+            "office workplace church temple mosque palace castle square gallery theatre "
+            "cinema campus landmark monument tower valley "
+            "desert waterfall farm hill sea ocean destination centre center mall"
+        ),
         ("where it is", "when you went there", "what you did there", "who you were with"),
         "and explain how you felt about this place.",
+        " that you have visited",
+        "Describe a time when you visited {things}.",
         (
-            "Do you like visiting new places in your free time?",
-            "What kind of places do you like to go to at the weekend?",
-            "Is there a place near your home where you like to relax?",
-            "Did you travel much when you were younger?",
-            "Would you like to live somewhere different in the future?",
+            "Do you like spending time in {things}?",
+            "How often do you go to {things}?",
+            "What do you remember about {subject}?",
+            "Did you visit many {things} when you were a child?",
+            "Who do you usually go to {things} with?",
         ),
         (
-            "Why do people like to visit famous places?",
-            "How does tourism change a town or city?",
-            "Should historic places be protected by the government?",
-            "Do you think cities will become better or worse places to live?",
-            "What makes a public space pleasant for local people?",
+            "Why do people like to visit {things}?",
+            "What changes to {things} have you noticed in recent years?",
+            "Should the government spend more money on {things}?",
+            "What makes {things} pleasant for local people?",
+            "Will people visit {things} more or less often in the future?",
+        ),
+    ),
+    "home": Kind(
+        split_words("home house flat apartment bedroom room kitchen"),
+        ("where it is", "what it looks like", "who you share it with", "what you do there"),
+        "and explain how you feel about it.",
+        " where you would like to live",
+        "Describe a time when you enjoyed being at {things}.",
+        (
+            "What kind of {things} do you like best?",
+            "What do you like most about {subject}?",
+            "What would you change about {subject}?",
+            "Do you prefer {things} that are modern or traditional?",
+            "Did you share {things} with anyone when you were a child?",
+        ),
+        (
+            "How have {things} in your country changed over the last few decades?",
+            "Is it better to rent {things} or to buy them?",
+            "Why do young people find it hard to afford {things}?",
+            "Should the government build more {things}?",
+            "Will {things} look different in the future?",
+        ),
+    ),
+    "journey": Kind(
+        split_words("trip journey holiday vacation visit tour excursion drive flight voyage ride"),
+        ("where you went", "who you went with", "how you travelled", "what you did there"),
+        "and explain why it was memorable.",
+        " that you remember well",
+        "Describe a time when you enjoyed {things}.",
+        (
+            "Do you enjoy going on {things}?",
+            "Who do you usually go on {things} with?",
+            "What do you like to take with you on {things}?",
+            "Did your family go on many {things} when you were a child?",
+            "What do you remember most about {subject}?",
+        ),
+        (
+            "Why do people enjoy going on {things}?",
+            "How have {things} changed since your parents were young?",
+            "Is it better to plan {things} carefully or to be spontaneous?",
+            "Do {things} help people understand other cultures?",
+            "Will people go on {things} more or less often in the future?",
         ),
     ),
     "object": Kind(
+        split_words(
+            "object thing something item gift present photo photograph picture toy vehicle "
+            "car bike bicycle motorbike phone smartphone computer laptop watch clothing "
+            "clothes dress shirt shoe hat bag furniture machine device gadget jewellery ring "
+            "necklace letter souvenir tool appliance equipment possession camera umbrella "
+            "wallet key bed chair table sofa clock bottle postcard album collection "
+            "instrument tablet"
+        ),
         ("what it is", "when you got it", "how you use it", "where you keep it"),
         "and explain why it matters to you.",
+        " that is important to you",
+        "Describe a piece of {things} that is important to you.",
         (
-            "Do you like buying new things for yourself?",
-            "Is there something you use every day that you could not live without?",
-            "Do you prefer shopping online or in shops?",
-            "Did you keep any toys or gifts from your childhood?",
-            "How often do you give presents to other people?",
+            "Do you like buying {things}?",
+            "Do you keep any {things} from your childhood?",
+            "Where do you usually get {things}?",
+            "Would you like to have more {things}?",
+            "What do you like most about {subject}?",
         ),
         (
-            "Why do people sometimes buy things they do not need?",
-            "How has technology changed the objects people own?",
-            "Do you think people value their possessions less than in the past?",
-            "Should companies make products that last longer?",
-            "How does advertising influence what people buy?",
+            "Why do people sometimes buy {things} they do not need?",
+            "How has technology changed the {things} people own?",
+            "Do people value {things} less than in the past?",
+            "Should companies make {things} built to last longer?",
+            "How does advertising influence the {things} people choose?",
         ),
     ),
     "event": Kind(
+        split_words(
+            "event celebration wedding festival party concert ceremony competition match "
+            "birthday anniversary graduation performance show exhibition occasion meeting "
+            "conference fair parade race tournament contest reunion meal dinner festivity"
+        ),
         ("what happened", "when and where it took place", "who was there", "what you did"),
         "and explain why you remember it so well.",
+        " that you remember well",
+        "Describe an occasion connected with {things} that you remember well.",
         (
-            "Do you enjoy going to celebrations and parties?",
-            "How do you usually celebrate your birthday?",
-            "What is the most popular festival in your country?",
-            "Do you take photographs at special events?",
-            "Did your family celebrate special days when you were a child?",
+            "Do you enjoy going to {things}?",
+            "Do you take photographs at {things}?",
+            "Did your family go to many {things} when you were a child?",
+            "Who do you usually go to {things} with?",
+            "What do you remember most about {subject}?",
         ),
         (
-            "Why are traditional celebrations important to a society?",
-            "Have celebrations become too commercial in recent years?",
-            "How do large public events affect a city?",
-            "Do young people and older people celebrate in different ways?",
-            "Will people celebrate online more often in the future?",
+            "Why are {things} important to a society?",
+            "Have {things} become too commercial in recent years?",
+            "How do large {things} affect a city?",
+            "Do young people and older people enjoy {things} in different ways?",
+            "Will people attend {things} online more often in the future?",
         ),
     ),
     "activity": Kind(
+        split_words("hobby sport game walk activity exercise pastime leisure"),
         (
             "what the activity is",
             "when you started doing it",
@@ -94,58 +183,53 @@ KINDS: dict[str, Kind] = {
             "how often you do it",
         ),
         "and explain why you enjoy it.",
+        " that you enjoy",
+        "Describe a time when you enjoyed {things}.",
         (
-            "What do you like to do in your free time?",
-            "Do you prefer indoor or outdoor activities?",
-            "Did you have a hobby when you were a child?",
-            "How much free time do you have during the week?",
-            "Is there an activity you would like to try in the future?",
+            "Do you enjoy {things}?",
+            "Did you enjoy {things} when you were a child?",
+            "Is it more fun to enjoy {things} alone or with other people?",
+            "How much time do you spend on {things} each week?",
+            "Is there anything about {things} you would like to try in the future?",
         ),
         (
-            "Why do people need hobbies and leisure activities?",
-            "How have leisure activities changed over the last twenty years?",
-            "Should schools give children more time for sports and the arts?",
-            "Do people have less free time now than in the past?",
-            "How can governments encourage people to be more active?",
-        ),
-    ),
-    "experience": Kind(
-        ("when it happened", "where you were", "what happened", "how you dealt with it"),
-        "and explain what you learned from this experience.",
-        (
-            "Do you like trying new things?",
-            "How do you usually feel when you have to wait for something?",
-            "Do you find it easy to make decisions?",
-            "What did you enjoy doing most last weekend?",
-            "Do you prefer to plan your day or be spontaneous?",
-        ),
-        (
-            "Why do some people enjoy taking risks?",
-            "Is it better to learn from your own mistakes or from other people's advice?",
-            "How do experiences in childhood shape adult life?",
-            "Do you think people today have more varied experiences than in the past?",
-            "Should young people travel before starting work or university?",
+            "Why do people need {things} in their lives?",
+            "How has people's interest in {things} changed over the last twenty years?",
+            "Should schools give children more time for {things}?",
+            "Do people have less time for {things} now than in the past?",
+            "How can governments encourage people to take up {things}?",
         ),
     ),
     "media": Kind(
+        split_words(
+            "book film movie song website news story advertisement advert programme program "
+            "series documentary magazine newspaper podcast video app article poem novel radio "
+            "television tv music blog channel comic cartoon media"
+        ),
         ("what it is", "where you found it", "what it is about", "who you would recommend it to"),
         "and explain why it made an impression on you.",
+        " that you enjoyed",
+        "Describe a memorable experience you had with {things}.",
         (
-            "Do you read books or watch films more often?",
-            "How do you usually find out about the news?",
-            "Did you read a lot when you were a child?",
-            "Do you prefer watching films at home or in the cinema?",
-            "What kind of music do you listen to?",
+            "How much time do you spend on {things} each week?",
+            "Did you enjoy {things} when you were a child?",
+            "Where do you usually find {things} you like?",
+            "Do you talk about {things} with your friends?",
+            "Would you recommend {subject} to other people?",
         ),
         (
-            "How has the internet changed the way people get information?",
-            "Should governments control what is shown on television?",
-            "Why do some books or films stay popular for a long time?",
-            "Do you think printed newspapers will disappear?",
-            "How do films and books influence young people?",
+            "How has the internet changed the way people find {things}?",
+            "Should there be rules about {things} for children?",
+            "Why do some {things} stay popular for a long time?",
+            "What influence can {things} have on young people?",
+            "Will people enjoy {things} in different ways in the future?",
         ),
     ),
     "skill": Kind(
+        split_words(
+            "skill language subject course lesson ability talent training qualification "
+            "mathematics maths physics chemistry biology geography history science"
+        ),
         (
             "what the skill is",
             "when and how you learned it",
@@ -153,26 +237,78 @@ KINDS: dict[str, Kind] = {
             "how difficult it was",
         ),
         "and explain how this skill has helped you.",
+        " that you would like to learn",
+        "Describe a time when you learned something about {things}.",
         (
-            "Are you learning anything new at the moment?",
-            "Do you prefer learning in a group or on your own?",
-            "What subject did you enjoy most at school?",
-            "Is there a skill you would like to learn in the future?",
-            "Do you use the internet to learn new things?",
+            "Are you learning any {things} at the moment?",
+            "Did you enjoy learning {things} at school?",
+            "Do you prefer learning {things} in a group or on your own?",
+            "Would you like to learn more {things} in the future?",
+            "How do you use {things} in your daily life?",
         ),
         (
-            "What skills will be most important for young people in the future?",
-            "Should practical skills be taught in schools as well as academic subjects?",
-            "Is it easier for children or adults to learn new skills?",
-            "How has technology changed the way people learn?",
-            "Do employers value experience more than qualifications?",
+            "Which {things} will be most important for young people in the future?",
+            "Should {things} be taught in schools?",
+            "Is it easier for children or adults to learn {things}?",
+            "How has technology changed the way people learn {things}?",
+            "Do employers value {things} more than qualifications?",
+        ),
+    ),
+    "experience": Kind(
+        split_words(
+            "time experience decision mistake surprise achievement change moment situation "
+            "problem argument challenge goal plan dream idea advice conversation success "
+            "failure risk lie complaint promise rule habit day memory accident emergency "
+            "disagreement apology compliment choice opportunity ambition adventure chance "
+            "project task"
+        ),
+        ("when it happened", "where you were", "what happened", "how you dealt with it"),
+        "and explain what you learned from this experience.",
+        " that you remember well",
+        "Describe a time when you experienced {things}.",
+        (
+            "Do you often think about {subject}?",
+            "How often do you tell other people about {subject}?",
+            "What would your friends say about {subject}?",
+            "How did your family react to {subject}?",
+            "Would you like to experience something like {subject} again?",
+        ),
+        (
+            "Why do people remember experiences like {subject} for a long time?",
+            "Do young and old people react differently to experiences like {subject}?",
+            "Is it better to learn from experiences like {subject} or from advice?",
+            "How can experiences like {subject} shape a person's life?",
+            "Should schools prepare children for experiences like {subject}?",
         ),
     ),
 }
 
+# For a topic the bank cannot place: questions that work for any noun phrase.
+GENERAL = Kind(
+    (),
+    ("when you first heard about it", "what you know about it", "how you feel about it"),
+    "and explain why it interests you.",
+    " that interests you",
+    "Describe an experience connected with {things}.",
+    (
+        "How often do you think about {subject}?",
+        "Did you know much about {subject} when you were a child?",
+        "Do your friends ever talk about {subject}?",
+        "Would you like to learn more about {subject}?",
+        "Where do you usually hear about {subject}?",
+    ),
+    (
+        "Why do people have different opinions about {subject}?",
+        "Should schools teach children about {subject}?",
+        "Do older and younger people think differently about {subject}?",
+        "How do the media influence what people think about {subject}?",
+        "Will people care more or less about {subject} in the future?",
+    ),
+)
+
 # Topic → (kind, Part 2 question). At least fifty, covering the exam's usual themes.
 TOPICS: dict[str, tuple[str, str]] = {
-    "a memorable trip": ("place", "Describe a memorable trip you took."),
+    "a memorable trip": ("journey", "Describe a memorable trip you took."),
     "a person who inspires you": ("person", "Describe a person who inspires you."),
     "a teacher you remember": ("person", "Describe a teacher who had an influence on you."),
     "a family member": ("person", "Describe a family member you are close to."),
@@ -210,7 +346,7 @@ TOPICS: dict[str, tuple[str, str]] = {
     "a walk": ("activity", "Describe a walk you enjoyed."),
     "an outdoor activity": ("activity", "Describe an outdoor activity you did recently."),
     "a game": ("activity", "Describe a game you enjoyed playing."),
-    "volunteering": ("activity", "Describe a time you did voluntary work."),
+    "volunteering": ("activity", "Describe a time when you volunteered to help others."),
     "a difficult decision": ("experience", "Describe a difficult decision you made."),
     "a time you were late": ("experience", "Describe a time when you were late for something."),
     "a surprise": ("experience", "Describe a pleasant surprise you had."),

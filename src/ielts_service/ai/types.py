@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from ..errors import ApiError
+
+# How the offline provider matched a topic: a bank topic, a kind, a theme, or neither.
+TopicMatch = Literal["exact", "kind", "theme", "fallback"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class CallRecord:
     finish_reason: str | None = None
     content_filter: str | None = None
     output_valid: bool | None = None
+    on_topic: bool | None = None  # the reply mentions the topic or its theme
     prompt_tokens: int = 0
     completion_tokens: int = 0
     output_text: str | None = None
@@ -37,6 +41,7 @@ class Generation:
     call: CallRecord
     prompts: list[str] = field(default_factory=list)
     explain: str | None = None
+    match: TopicMatch | None = None  # None for a model
 
 
 class UpstreamFailure(ApiError):

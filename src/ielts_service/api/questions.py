@@ -34,6 +34,7 @@ def create_question() -> Response:
             explain=generation.explain,
             provider=provider.name,
             model=provider.model,
+            match=generation.match,
             usage=Usage(prompt_tokens=call.prompt_tokens, completion_tokens=call.completion_tokens),
         )
     )

@@ -70,6 +70,7 @@ def finish_speaking_test(
             part3=part3.questions,
             provider=provider.name,
             model=provider.model,
+            match=part2.match,
             usage=Usage(
                 prompt_tokens=sum(c.prompt_tokens for c in calls),
                 completion_tokens=sum(c.completion_tokens for c in calls),
