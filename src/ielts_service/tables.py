@@ -75,6 +75,7 @@ AUDIT_FIELDS: tuple[AuditField, ...] = (
     AuditField("finish_reason", sa.String(40)),
     AuditField("content_filter", sa.String(20)),
     AuditField("output_valid", sa.Boolean()),
+    AuditField("on_topic", sa.Boolean(), since=3),  # the reply mentions its topic or theme
     AuditField("prompt_version", sa.String(40)),
     AuditField("messages_sha256", sa.String(64)),
     AuditField("content", sa.Text()),

@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ielts_service.ai import prompts
+from ielts_service.audit import store
 from ielts_service.db import get_engine_of
 from ielts_service.keys import KEY_PATTERN
 from ielts_service.tables import AUDIT_SCHEMA_VERSION, audit_chain
@@ -92,6 +93,7 @@ def test_success_writes_one_complete_record(
         True,
     )
     assert row["upstream_latency_ms"] > 0
+    assert row["on_topic"] is True  # the fake model writes about trips and travelling
     assert row["content"] == json.loads(json.dumps(row["content"]))
     assert row["content_sha256"] == hashlib.sha256(row["content"].encode()).hexdigest()
 
@@ -116,6 +118,7 @@ def test_each_failure_writes_one_record_with_its_outcome(
     )
     assert row["retries"] == fake_azure.stats()["requests"] - 1
     assert row["upstream_latency_ms"] > 0
+    assert row["on_topic"] is None  # nothing was served to check
 
 
 @pytest.mark.settings(CIRCUIT_BREAKER_FAILURES=1)
@@ -274,3 +277,14 @@ def test_the_chain_head_is_not_locked_during_the_upstream_call(
     assert chain_lock_is_free(app)
     request.join()
     assert len(audit_rows(app)) == 1
+
+
+def test_a_reply_that_misses_its_topic_is_recorded_as_off_topic(
+    app: Flask, client: FlaskClient, auth: dict[str, str], fake_azure: FakeAzure
+) -> None:
+    # The fake model writes about travelling whatever the topic.
+    response = client.post("/v1/questions", json={"topic": "a book", "part": 1}, headers=auth)
+    assert response.status_code == 200
+    [row] = audit_rows(app)
+    assert (row["outcome"], row["on_topic"]) == ("success", False)
+    assert store.verify_chain(get_engine_of(app)).ok

@@ -32,8 +32,9 @@ def engine(make_settings: Callable[..., Settings], backend: dict[str, str]) -> I
     engine.dispose()
 
 
-def write_version_1(engine: Engine, count: int) -> list[int]:
-    """Append records as the code of revision 0002 did: every column of its table hashed."""
+def write_version_1(engine: Engine, count: int, version: int = 1) -> list[int]:
+    """Append records as the code of the migrated revision did: every column of its table
+    hashed (version 2 adds the record kind)."""
     with engine.begin() as conn:
         table = sa.Table("audit_events", sa.MetaData(), autoload_with=conn)
         chain = sa.Table("audit_chain", sa.MetaData(), autoload_with=conn)
@@ -41,7 +42,10 @@ def write_version_1(engine: Engine, count: int) -> list[int]:
         for _ in range(count):
             seq += 1
             row = {**sample_record(), "seq": seq, "id": str(ULID()), "time": now()}
-            row |= {"schema_version": 1, "prev_hash": prev_hash}
+            row |= {"schema_version": version, "prev_hash": prev_hash}
+            if version >= 2:
+                row |= {"kind": "model_call", "actor": None, "target_key_id": None}
+                row |= {"change": None}
             hashed = {k: iso_utc(v) if k == "time" else v for k, v in row.items()}
             canonical = json.dumps(
                 hashed, sort_keys=True, separators=(",", ":"), ensure_ascii=False
@@ -108,3 +112,21 @@ def test_an_old_record_cannot_gain_fields_its_version_lacks(
     change(engine, old[0], **values)
     verdict = store.verify_chain(engine)
     assert (verdict.ok, verdict.broken_seq, verdict.reason) == (False, old[0], reason)
+
+
+def test_version_2_records_verify_after_on_topic_is_added(
+    make_settings: Callable[..., Settings], backend: dict[str, str]
+) -> None:
+    engine = build_engine(make_settings(**backend))
+    upgrade(engine, "0003")  # the last migration before schema version 3
+    old = write_version_1(engine, 2, version=2)
+    upgrade(engine)
+    store.append(engine, [sample_record(on_topic=False)])
+    assert "on_topic" in hashed_fields(AUDIT_SCHEMA_VERSION)
+    assert "on_topic" not in hashed_fields(2)
+    assert store.verify_chain(engine).ok
+    change(engine, old[0], on_topic=True)
+    verdict = store.verify_chain(engine)
+    assert (verdict.ok, verdict.broken_seq) == (False, old[0])
+    assert verdict.reason == "on_topic is set, but schema version 2 has no on_topic"
+    engine.dispose()

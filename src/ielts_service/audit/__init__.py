@@ -59,6 +59,7 @@ def build_record(
         "finish_reason": call.finish_reason,
         "content_filter": call.content_filter,
         "output_valid": call.output_valid,
+        "on_topic": call.on_topic,
         "prompt_version": call.prompt_version,
         "messages_sha256": call.messages_sha256,
         **store.content_fields(call.output_text, settings.AUDIT_STORE_CONTENT),
