@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
+from scripts.generate_rules import links
 
-from tests.monitoring_helpers import JOB, alert_rules, dashboard_queries, with_variables
+from tests.monitoring_helpers import JOB, RUNBOOKS, alert_rules, dashboard_queries, with_variables
 from tests.monitoring_stack import (
     Stack,
     Traffic,
@@ -193,3 +194,16 @@ def test_alert_expression_is_false_on_healthy_traffic(scenario: Scenario, alert:
 @pytest.mark.parametrize("alert", WATCHED_ALERTS)
 def test_alert_expression_is_true_during_upstream_failures(scenario: Scenario, alert: str) -> None:
     assert [sample["metric"].get("job") for sample in scenario.failing[alert]] == [JOB]
+
+
+def test_prometheus_serves_runbook_links_that_open(stack: Stack) -> None:
+    loaded = [
+        rule
+        for group in stack.prometheus.api("rules", type="alert")["groups"]
+        for rule in group["rules"]
+    ]
+    base = links()["runbooks"]
+    urls = {rule["name"]: rule["annotations"]["runbook_url"] for rule in loaded}
+    assert set(urls) == set(ALERT_EXPRESSIONS)
+    assert {name for name, url in urls.items() if not url.startswith(base)} == set()
+    assert [u for u in urls.values() if not (RUNBOOKS / u.removeprefix(base)).is_file()] == []
