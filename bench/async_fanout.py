@@ -19,7 +19,7 @@ import openai
 from flask import Blueprint, Response, current_app
 from openai import AsyncAzureOpenAI
 
-from ielts_service import create_app
+from ielts_service import audit, create_app
 from ielts_service.ai import get_provider
 from ielts_service.ai.azure import _interpret, _map_api_error, _replace
 from ielts_service.ai.prompts import PROMPT_VERSION, build_messages, messages_sha256
@@ -112,8 +112,9 @@ def create_speaking_test_async() -> Response:
     body = parse_body(SpeakingTestRequest)
     ctx, provider = request_context(), get_provider()
     jobs = [(1, body.part1_count), (2, 1), (3, body.part3_count)]
+    intent_ids = audit.open_intents(ctx, provider, body.topic, [part for part, _ in jobs])
     results = asyncio.run(_all_parts(current_app.config["SETTINGS"], body.topic, jobs))
-    return finish_speaking_test(ctx, provider, body.topic, results)
+    return finish_speaking_test(ctx, provider, body.topic, results, intent_ids)
 
 
 app = create_app()

@@ -97,6 +97,16 @@ def post_worker_init(worker):  # type: ignore[no-untyped-def]
         timer.start()
 
     signal.signal(signal.SIGTERM, drain_then_stop)
+    _sweep_abandoned_calls(worker.wsgi)
+
+
+def _sweep_abandoned_calls(app):  # type: ignore[no-untyped-def]
+    """Close the model calls of workers that died mid-call: now, then periodically."""
+    from ielts_service.audit.intents import start_sweeper
+    from ielts_service.db import get_engine_of
+
+    settings = app.config["SETTINGS"]
+    start_sweeper(get_engine_of(app), settings.AUDIT_INTENT_SWEEP_S, settings.AUDIT_INTENT_STALE_S)
 
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]

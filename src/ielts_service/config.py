@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     CREATE_DEV_KEY: bool = True
 
     AUDIT_STORE_CONTENT: bool = True
+    AUDIT_INTENT_SWEEP_S: float = Field(default=30.0, gt=0)
+    AUDIT_INTENT_STALE_S: float = Field(default=600.0, gt=0)
 
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     LOG_FORMAT: Literal["json", "console"] = "json"

@@ -69,10 +69,13 @@ def call_provider(
 
 
 def commit_audit(
-    ctx: RequestContext, results: list[Generation | UpstreamFailure], status: int
+    ctx: RequestContext,
+    results: list[Generation | UpstreamFailure],
+    status: int,
+    intent_ids: list[str],
 ) -> None:
-    """Report upstream failures, then append one audit record per call; raises ApiError 503
-    when the store cannot commit."""
+    """Report upstream failures, then append one audit record per call, closing the calls'
+    intents; raises ApiError 503 when the store cannot commit."""
     for result in results:
         if isinstance(result, UpstreamFailure) and result.code in _REPORTED_FAILURES:
             _report(result)
@@ -85,15 +88,16 @@ def commit_audit(
         )
         for result in results
     ]
-    audit.append(records)
+    audit.append(records, intent_ids)
 
 
 def generate_one(provider: QuestionProvider, topic: str, part: int) -> Generation:
     """A single question: call, audit, then return it (or raise the mapped failure)."""
     ctx = request_context()
+    intent_ids = audit.open_intents(ctx, provider, topic, [part])
     result = call_provider(provider, topic, part)
     status = 200 if isinstance(result, Generation) else result.status
-    commit_audit(ctx, [result], status)
+    commit_audit(ctx, [result], status, intent_ids)
     if isinstance(result, UpstreamFailure):
         raise result
     charge_tokens([result])

@@ -74,6 +74,10 @@ RATE_LIMIT_FALLBACK = Gauge(
 )
 AUTH_FAILURES = Counter("ielts_auth_failures_total", "Refused credentials by reason.", ["reason"])
 AUDIT_WRITES = Counter("ielts_audit_writes_total", "Audit record commits by outcome.", ["outcome"])
+AUDIT_ABANDONED = Counter(
+    "ielts_audit_abandoned_calls_total",
+    "Model calls whose worker died before their audit record; closed by the sweep as abandoned.",
+)
 AUDIT_WRITE_LATENCY = Histogram(
     "ielts_audit_write_duration_seconds",
     "Time to append one audit record (chain lock included).",

@@ -119,3 +119,21 @@ audit_chain = sa.Table(
     sa.Column("anchor_seq", sa.BigInteger, nullable=False),
     sa.Column("anchor_hash", sa.String(64), nullable=False),
 )
+
+# Model calls in flight: a row written before the upstream call and deleted in the transaction
+# that chains its audit record. Rows whose worker died are closed by audit/intents.py's sweep.
+audit_intents = sa.Table(
+    "audit_intents",
+    metadata,
+    sa.Column("id", sa.String(26), primary_key=True),
+    sa.Column("owner", sa.String(200), nullable=False),  # host/pid namespace:pid of the worker
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("request_id", sa.String(128), nullable=False),
+    sa.Column("key_id", sa.String(32)),
+    sa.Column("client_ip", sa.String(64)),
+    sa.Column("route", sa.String(100), nullable=False),
+    sa.Column("part", sa.Integer, nullable=False),
+    sa.Column("topic", sa.String(200), nullable=False),
+    sa.Column("provider", sa.String(20), nullable=False),
+    sa.Column("model", sa.String(100), nullable=False),
+)

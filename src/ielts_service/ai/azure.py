@@ -64,6 +64,7 @@ class AzureProvider:
     """Generates questions with a chat-completions deployment and JSON-schema output."""
 
     name = "azure"
+    remote = True
 
     def __init__(
         self,

@@ -25,6 +25,7 @@ class OfflineProvider:
     """Deterministic for a given topic and part; never fails upstream."""
 
     name = "offline"
+    remote = False  # no upstream call: nothing in flight to account for
     model = "offline-topic-bank"
 
     def close(self) -> None:

@@ -63,6 +63,7 @@ class UpstreamFailure(ApiError):
 class QuestionProvider(Protocol):
     name: str
     model: str
+    remote: bool  # whether a call goes to an upstream model (and may cost tokens)
 
     def generate(self, topic: str, part: int, count: int = 1) -> Generation:
         """Questions for `part` on `topic`; raises UpstreamFailure."""

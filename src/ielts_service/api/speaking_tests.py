@@ -7,6 +7,7 @@ from contextvars import copy_context
 
 from flask import Blueprint, Response, current_app
 
+from .. import audit
 from ..ai import QuestionProvider, get_provider
 from ..ai.types import Generation, UpstreamFailure
 from ..auth import require_scope
@@ -33,6 +34,7 @@ def create_speaking_test() -> Response:
     body = parse_body(SpeakingTestRequest)
     ctx, provider = request_context(), get_provider()
     jobs = [(1, body.part1_count), (2, 1), (3, body.part3_count)]
+    intent_ids = audit.open_intents(ctx, provider, body.topic, [part for part, _ in jobs])
     parallel = min(len(jobs), current_app.config["SETTINGS"].SPEAKING_TEST_MAX_PARALLEL)
     # One short-lived pool per request, bounded, nothing shared. It beat asyncio with a
     # per-request AsyncAzureOpenAI on latency, CPU and throughput (bench/fanout.py).
@@ -43,7 +45,7 @@ def create_speaking_test() -> Response:
             for part, count in jobs
         ]
         results = [future.result() for future in futures]
-    return finish_speaking_test(ctx, provider, body.topic, results)
+    return finish_speaking_test(ctx, provider, body.topic, results, intent_ids)
 
 
 def finish_speaking_test(
@@ -51,10 +53,11 @@ def finish_speaking_test(
     provider: QuestionProvider,
     topic: str,
     results: list[Generation | UpstreamFailure],
+    intent_ids: list[str],
 ) -> Response:
     """Audit every call, then answer all parts or, if any failed, only the first failure."""
     failures = [result for result in results if isinstance(result, UpstreamFailure)]
-    commit_audit(ctx, results, failures[0].status if failures else 200)
+    commit_audit(ctx, results, failures[0].status if failures else 200, intent_ids)
     if failures:
         raise failures[0]
     part1, part2, part3 = (result for result in results if isinstance(result, Generation))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -12,7 +13,7 @@ from flask import Flask, current_app
 from .. import metrics
 from ..db import get_engine
 from ..errors import ApiError
-from . import store
+from . import intents, store
 from .chain import jsonable
 from .operator import change_of, cli_actor, key_actor, record_operator_action
 
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from ..ai.types import CallRecord
+    from ..ai.types import CallRecord, QuestionProvider
     from ..generation import RequestContext
 
 audit_log = logging.getLogger("ielts_service.audit")
@@ -66,12 +67,48 @@ def build_record(
     }
 
 
-def append(records: list[dict[str, Any]]) -> None:
-    """Commit the records, or raise 503 `audit_unavailable` (the event still reaches the logs,
-    the metrics and, through the error log line, Sentry)."""
+def open_intents(
+    ctx: RequestContext, provider: QuestionProvider, topic: str, parts: list[int]
+) -> list[str]:
+    """Record the upstream calls about to be made, or raise 503 `audit_unavailable` before any
+    is made. A provider without an upstream (offline) needs none."""
+    if not provider.remote:
+        return []
+    calls = [
+        {
+            "request_id": ctx.request_id,
+            "key_id": ctx.key_id,
+            "client_ip": ctx.client_ip,
+            "route": ctx.route,
+            "part": part,
+            "topic": topic,
+            "provider": provider.name,
+            "model": provider.model,
+        }
+        for part in parts
+    ]
+    try:
+        return intents.open_intents(get_engine(), calls)
+    except sa.exc.SQLAlchemyError as exc:
+        metrics.AUDIT_WRITES.labels(outcome="failure").inc()
+        raise _unavailable() from exc
+
+
+def _unavailable() -> ApiError:
+    return ApiError(
+        503,
+        "audit_unavailable",
+        "the audit store is unavailable; nothing was returned",
+        headers={"Retry-After": "1"},
+    )
+
+
+def append(records: list[dict[str, Any]], intent_ids: Sequence[str] = ()) -> None:
+    """Commit the records (closing their intents), or raise 503 `audit_unavailable` (the event
+    still reaches the logs, the metrics and, through the error log line, Sentry)."""
     started = time.perf_counter()
     try:
-        stored = store.append(get_engine(), records)
+        stored = store.append(get_engine(), records, intent_ids)
     except sa.exc.SQLAlchemyError as exc:
         metrics.AUDIT_WRITES.labels(outcome="failure").inc()
         for record in records:
@@ -82,9 +119,7 @@ def append(records: list[dict[str, Any]]) -> None:
                     "error_type": type(exc.__cause__ or exc).__name__,
                 },
             )
-        raise ApiError(
-            503, "audit_unavailable", "the audit store is unavailable; nothing was returned"
-        ) from exc
+        raise _unavailable() from exc
     metrics.AUDIT_WRITES.labels(outcome="success").inc(len(stored))
     metrics.AUDIT_WRITE_LATENCY.observe(time.perf_counter() - started)
     for row in stored:

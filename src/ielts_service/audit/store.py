@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from ulid import ULID
 
 from ..clock import now
-from ..tables import AUDIT_FIELDS, AUDIT_SCHEMA_VERSION, audit_chain, audit_events
+from ..tables import AUDIT_FIELDS, AUDIT_SCHEMA_VERSION, audit_chain, audit_events, audit_intents
 from .chain import Verdict, as_utc, record_hash, verify
 
 # What callers give: every field but those the chain sets; any they leave out is null.
@@ -40,6 +40,7 @@ class _Batch:
 
     engine: Engine
     records: list[dict[str, Any]]
+    intent_ids: Sequence[str] = ()
     stored: list[dict[str, Any]] | None = None
     error: BaseException | None = None
 
@@ -61,13 +62,16 @@ def content_fields(text: str | None, store_content: bool) -> dict[str, str | Non
     return {"content": text if store_content else None, "content_sha256": digest}
 
 
-def append(engine: Engine, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Chain and commit `records`; returns them as stored, or raises once nothing was committed.
+def append(
+    engine: Engine, records: list[dict[str, Any]], intent_ids: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """Chain and commit `records`, closing the calls' intents (audit/intents.py) in the same
+    transaction; returns them as stored, or raises once nothing was committed.
 
     The chain head row is locked (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite) only
     for the insert itself, never across an upstream call.
     """
-    batch = _Batch(engine, records)
+    batch = _Batch(engine, records, intent_ids)
     with _QUEUE_LOCK:
         _queued.append(batch)
     with _APPEND_LOCK:
@@ -85,7 +89,11 @@ def _write_queued(engine: Engine) -> None:
         batches = [b for b in _queued if b.engine is engine]
         _queued[:] = [b for b in _queued if b.engine is not engine]
     try:
-        stored = _insert_chained(engine, [r for b in batches for r in b.records])
+        stored = _insert_chained(
+            engine,
+            [r for b in batches for r in b.records],
+            [i for b in batches for i in b.intent_ids],
+        )
     except Exception as exc:  # every batch in the transaction failed with it
         for b in batches:
             b.error = exc
@@ -94,9 +102,14 @@ def _write_queued(engine: Engine) -> None:
         b.stored, stored = stored[: len(b.records)], stored[len(b.records) :]
 
 
-def _insert_chained(engine: Engine, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _insert_chained(
+    engine: Engine, records: list[dict[str, Any]], intent_ids: list[str]
+) -> list[dict[str, Any]]:
     with write_transaction(engine) as conn:
-        return insert_chained(conn, records)
+        stored = insert_chained(conn, records)
+        if intent_ids:
+            conn.execute(audit_intents.delete().where(audit_intents.c.id.in_(intent_ids)))
+        return stored
 
 
 @contextmanager

@@ -1,0 +1,37 @@
+"""Model calls in flight (audit_intents): accounted for even when a worker dies mid-call.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-30
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "audit_intents",
+        sa.Column("id", sa.String(26), primary_key=True),
+        sa.Column("owner", sa.String(200), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("request_id", sa.String(128), nullable=False),
+        sa.Column("key_id", sa.String(32)),
+        sa.Column("client_ip", sa.String(64)),
+        sa.Column("route", sa.String(100), nullable=False),
+        sa.Column("part", sa.Integer, nullable=False),
+        sa.Column("topic", sa.String(200), nullable=False),
+        sa.Column("provider", sa.String(20), nullable=False),
+        sa.Column("model", sa.String(100), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("audit_intents")
