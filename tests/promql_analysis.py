@@ -53,6 +53,8 @@ def _divide(lhs: str, rhs: str) -> str:
         return lhs
     if lhs == rhs and MIXED not in (lhs, rhs):
         return "ratio"
+    if lhs.endswith("/s") and rhs == "events/s":  # a mean per event: seconds, tokens per call
+        return lhs.removesuffix("/s")
     return MIXED
 
 
