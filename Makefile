@@ -5,22 +5,50 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 APP    := --app ielts_service
 
-.PHONY: install install-dev system-deps run serve test test-fast lint fmt bench rules dashboard-snapshot up down clean
+.PHONY: install install-dev install-bench lock system-deps run serve test test-fast lint fmt bench rules dashboard-snapshot up down clean
+
+# Installs come from the hash-locked requirements/*.txt (make lock writes them from
+# pyproject.toml): runtime ⊂ dev ⊂ bench, synced exactly with uv, then checked with pip freeze.
+UV     := $(VENV)/uv/bin/uv
+LOCK   := $(UV) pip compile -q --universal --python-version 3.11 --generate-hashes \
+          $(if $(UPGRADE),--upgrade) pyproject.toml requirements/build.in
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+$(UV): requirements/uv.txt | $(BIN)/python
+	$(BIN)/pip install -q --require-hashes --no-deps --upgrade --target $(VENV)/uv -r requirements/uv.txt
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev]'
-	touch $@ $(VENV)/.installed
+# $(call sync,LOCK): make the venv exactly requirements/LOCK.txt plus the project (editable).
+define sync
+	$(UV) pip sync -q --python $(BIN)/python --require-hashes requirements/$(1).txt
+	$(UV) pip install -q --python $(BIN)/python --no-deps --no-build-isolation -e .
+	$(BIN)/python -m scripts.lockcheck requirements/$(1).txt
+	rm -f $(VENV)/.installed-*
+	touch $(VENV)/.installed-$(1)
+endef
 
-install: $(VENV)/.installed            ## the service and its runtime dependencies
-install-dev: $(VENV)/.installed-dev    ## plus test, lint and benchmark tools
+$(VENV)/.installed-runtime: requirements/runtime.txt | $(UV)
+	$(call sync,runtime)
+$(VENV)/.installed-dev: requirements/dev.txt | $(UV)
+	$(call sync,dev)
+$(VENV)/.installed-bench: requirements/bench.txt | $(UV)
+	$(call sync,bench)
+
+# The runtime set is part of the dev and bench sets: run/serve do not re-sync a dev venv.
+install:                               ## the service and its runtime dependencies (locked)
+	@[ -n "$$(find $(VENV) -maxdepth 1 -name '.installed-*' -newer requirements/runtime.txt 2>/dev/null)" ] \
+	  || $(MAKE) --no-print-directory $(VENV)/.installed-runtime
+install-dev: $(VENV)/.installed-dev    ## plus test and lint tools
+install-bench: $(VENV)/.installed-bench ## plus benchmark-only tools (charts, profiler)
+
+lock: | $(UV)                          ## refresh requirements/*.txt after editing pyproject.toml (UPGRADE=1: newest allowed versions)
+	$(LOCK) --extra dev --extra bench -o requirements/bench.txt
+	$(LOCK) --extra dev -c requirements/bench.txt -o requirements/dev.txt
+	$(LOCK) -c requirements/bench.txt -o requirements/runtime.txt
+	$(UV) pip compile -q --universal --python-version 3.11 --generate-hashes \
+	  $(if $(UPGRADE),--upgrade) requirements/uv.in -o requirements/uv.txt
 
 system-deps:                           ## Debian packages the tests use (promtool, amtool, wrk, kubectl, chromium)
 	@missing=""; \
@@ -38,12 +66,14 @@ serve: install                         ## production-like: gunicorn with deploy/
 	$(BIN)/gunicorn -c deploy/gunicorn.conf.py ielts_service.wsgi:app
 
 test: install-dev system-deps          ## the whole suite: unit, integration (both backends), e2e
+	$(BIN)/python -m scripts.lockcheck requirements/dev.txt
 	$(BIN)/pytest
 
 test-fast: install-dev                 ## unit + integration on the embedded defaults (no PostgreSQL, Redis or processes)
 	$(BIN)/pytest tests/unit tests/integration -m "not postgres and not redis"
 
 lint: install-dev
+	$(BIN)/deptry src
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
@@ -52,7 +82,7 @@ fmt: install-dev
 	$(BIN)/ruff format src tests bench scripts
 	$(BIN)/ruff check --fix src tests bench scripts
 
-bench: install-dev system-deps         ## every benchmark (~13 min; BENCH_QUICK=1: ~3 min), then the summary and chart
+bench: install-bench system-deps         ## every benchmark (~13 min; BENCH_QUICK=1: ~3 min), then the summary and chart
 	$(BIN)/python -m bench.overhead
 	$(BIN)/python -m bench.capacity
 	$(BIN)/python -m bench.fanout

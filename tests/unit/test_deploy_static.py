@@ -327,8 +327,9 @@ def test_dockerfile_passes_hadolint() -> None:
             r"(?s)^.*FROM \$\{PYTHON_IMAGE\} AS build.*FROM \$\{PYTHON_IMAGE\} AS runtime",
         ),
         (
-            "deps from pyproject",
-            r"(?m)^COPY pyproject\.toml .*\n(.*\n)*RUN pip install --no-cache-dir \. ",
+            "deps from the hash-checked lock, then the project alone",
+            r"(?m)^RUN pip install --no-cache-dir --require-hashes --no-deps "
+            r"-r requirements/runtime\.txt\n(.*\n)*RUN pip install --no-cache-dir --no-deps ",
         ),
         ("non-root user", r"(?m)^USER [1-9]\d*:[1-9]\d*$"),
         (
