@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     AUDIT_STORE_CONTENT: bool = True
     AUDIT_INTENT_SWEEP_S: float = Field(default=30.0, gt=0)
     AUDIT_INTENT_STALE_S: float = Field(default=600.0, gt=0)
+    AUDIT_SIGNING_KEY_FILE: str = ""  # Ed25519 private key (PEM): `audit checkpoint` signs with it
+    AUDIT_VERIFY_KEY_FILE: str = ""  # its public key (PEM): `audit verify` checks checkpoints
 
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     LOG_FORMAT: Literal["json", "console"] = "json"

@@ -137,3 +137,31 @@ audit_intents = sa.Table(
     sa.Column("provider", sa.String(20), nullable=False),
     sa.Column("model", sa.String(100), nullable=False),
 )
+
+# Signed checkpoints of the chain head (`audit checkpoint`): seq, hash and time, signed with an
+# Ed25519 key kept outside the database. Copies shipped elsewhere are what the database admin
+# cannot rewrite.
+audit_checkpoints = sa.Table(
+    "audit_checkpoints",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("time", sa.String(32), nullable=False),  # ISO 8601 UTC, exactly as signed
+    sa.Column("key_id", sa.String(16), nullable=False),
+    sa.Column("signature", sa.String(100), nullable=False),
+    sa.Index("ix_audit_checkpoints_seq", "seq"),
+)
+
+# One row per `audit verify --record` run: what the verification metrics are read from.
+audit_verifications = sa.Table(
+    "audit_verifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("from_seq", sa.BigInteger, nullable=False),
+    sa.Column("to_seq", sa.BigInteger),
+    sa.Column("checked", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.Text),
+)

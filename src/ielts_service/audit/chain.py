@@ -90,6 +90,7 @@ class Verdict:
     reason: str | None = None
     head_seq: int | None = None
     head_hash: str | None = None
+    from_seq: int | None = None
 
 
 def verify(
@@ -99,20 +100,30 @@ def verify(
     anchor_hash: str,
     head_seq: int,
     head_hash: str,
+    checkpoints: Mapping[int, str] | None = None,
 ) -> Verdict:
-    """Walk records in seq order from the anchor; the first broken link ends the walk."""
+    """Walk records in seq order from the anchor (the first record to check and the hash it
+    must link to); the first broken link ends the walk. `checkpoints` (seq -> signed hash):
+    each record they name, and the anchor's link, must hold that hash."""
+    signed = checkpoints or {}
     expected_seq, expected_prev, checked = anchor_seq, anchor_hash, 0
+    if signed.get(anchor_seq - 1, anchor_hash) != anchor_hash:
+        link = (
+            f"the link into record #{anchor_seq} does not match the checkpoint of #{anchor_seq - 1}"
+        )
+        return Verdict(False, 0, anchor_seq, None, link, from_seq=anchor_seq)
     for row in rows:
         reason = _problem(row, expected_seq, expected_prev)
+        if reason is None and signed.get(row["seq"], row["hash"]) != row["hash"]:
+            reason = "hash differs from the one signed in a checkpoint: history was rewritten"
         if reason:
-            return Verdict(False, checked, row["seq"], row["id"], reason)
+            return Verdict(False, checked, row["seq"], row["id"], reason, from_seq=anchor_seq)
         expected_seq, expected_prev, checked = row["seq"] + 1, row["hash"], checked + 1
     if expected_seq - 1 != head_seq or expected_prev != head_hash:
-        return Verdict(
-            False,
-            checked,
-            head_seq,
-            None,
-            f"the chain head (#{head_seq}) is missing or does not match the last record",
-        )
-    return Verdict(True, checked, head_seq=head_seq, head_hash=head_hash)
+        reason = f"the chain head (#{head_seq}) is missing or does not match the last record"
+        return Verdict(False, checked, head_seq, None, reason, from_seq=anchor_seq)
+    beyond = [seq for seq in signed if seq > head_seq]
+    if beyond:
+        reason = f"a checkpoint signed record #{max(beyond)}, beyond the head: records were removed"
+        return Verdict(False, checked, head_seq, None, reason, from_seq=anchor_seq)
+    return Verdict(True, checked, head_seq=head_seq, head_hash=head_hash, from_seq=anchor_seq)

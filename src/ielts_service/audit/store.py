@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +28,9 @@ _WRITTEN = frozenset(f.name for f in AUDIT_FIELDS) - {
     "hash",
 }
 _EMPTY = {f.name: f.absent for f in AUDIT_FIELDS if f.name in _WRITTEN}
+
+
+Progress = Callable[[int, int], None]  # (records done, total)
 
 
 class AppendFailed(sa.exc.SQLAlchemyError):
@@ -167,16 +170,25 @@ def _chain_row(conn: sa.Connection) -> dict[str, Any]:
 
 
 def iter_records(
-    engine: Engine, *, since: datetime | None = None, until: datetime | None = None
+    engine: Engine,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    progress: Progress | None = None,
 ) -> Generator[dict[str, Any]]:
     """Records in chain order, streamed in batches (constant memory)."""
-    query = sa.select(audit_events).order_by(audit_events.c.seq)
+    query = sa.select(audit_events)
     if since:
         query = query.where(audit_events.c.time >= as_utc(since))
     if until:
         query = query.where(audit_events.c.time < as_utc(until))
     with engine.connect() as conn:
-        yield from _stream(conn, query)
+        total = 0
+        if progress:
+            total = conn.execute(
+                sa.select(sa.func.count()).select_from(query.subquery())
+            ).scalar_one()
+        yield from _counted(_stream(conn, query.order_by(audit_events.c.seq)), total, progress)
 
 
 def _stream(
@@ -188,21 +200,61 @@ def _stream(
             yield dict(row)
 
 
-def verify_chain(engine: Engine) -> Verdict:
-    """Walk the chain from the stored anchor to the stored head, read in one snapshot."""
+def verify_chain(
+    engine: Engine,
+    *,
+    from_seq: int | None = None,
+    link: str | None = None,
+    checkpoints: Mapping[int, str] | None = None,
+    progress: Progress | None = None,
+) -> Verdict:
+    """Walk the chain to the stored head, read in one snapshot: from the stored anchor, or from
+    record `from_seq`, which must link to `link` (default: the prev_hash it holds)."""
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             # One snapshot: records appended during the walk are neither seen nor missed.
             conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             state = _chain_row(conn)
-            query = sa.select(audit_events).order_by(audit_events.c.seq)
+            start, start_hash = state["anchor_seq"], state["anchor_hash"]
+            if from_seq is not None and from_seq > start:
+                start, start_hash = from_seq, link or _link_into(conn, from_seq, state)
+            query = (
+                sa.select(audit_events)
+                .where(audit_events.c.seq >= start)
+                .order_by(audit_events.c.seq)
+            )
             # closing(): a walk that stops at a broken link releases its cursor at once.
             with closing(_stream(conn, query)) as rows:
                 return verify(
-                    rows,
-                    anchor_seq=state["anchor_seq"],
-                    anchor_hash=state["anchor_hash"],
+                    _counted(rows, state["head_seq"] - start + 1, progress),
+                    anchor_seq=start,
+                    anchor_hash=start_hash,
                     head_seq=state["head_seq"],
                     head_hash=state["head_hash"],
+                    checkpoints=checkpoints,
                 )
+
+
+def _link_into(conn: sa.Connection, seq: int, state: Mapping[str, Any]) -> str:
+    """The prev_hash record `seq` holds (the head's hash just past the head)."""
+    if seq == state["head_seq"] + 1:
+        return str(state["head_hash"])
+    query = sa.select(audit_events.c.prev_hash).where(audit_events.c.seq == seq)
+    found = conn.execute(query).scalar()
+    return found if found is not None else "(no such record)"
+
+
+def _counted(
+    rows: Iterator[dict[str, Any]], total: int, progress: Progress | None, every: int = 10_000
+) -> Iterator[dict[str, Any]]:
+    """`rows`, reporting progress every `every` records."""
+    if progress is None:
+        yield from rows
+        return
+    done = 0
+    for done, row in enumerate(rows, 1):
+        if done % every == 0:
+            progress(done, total)
+        yield row
+    progress(done, total)
