@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 APP    := --app ielts_service
 
-.PHONY: install install-dev install-bench lock system-deps run serve test test-fast lint fmt bench rules dashboard-snapshot up down clean
+.PHONY: install install-dev install-bench lock system-deps run serve test image-test test-fast lint fmt bench rules dashboard-snapshot up down clean
 
 # Installs come from the hash-locked requirements/*.txt (make lock writes them from
 # pyproject.toml): runtime ⊂ dev ⊂ bench, synced exactly with uv, then checked with pip freeze.
@@ -50,9 +50,10 @@ lock: | $(UV)                          ## refresh requirements/*.txt after editi
 	$(UV) pip compile -q --universal --python-version 3.11 --generate-hashes \
 	  $(if $(UPGRADE),--upgrade) requirements/uv.in -o requirements/uv.txt
 
-system-deps:                           ## Debian packages the tests use (promtool, amtool, wrk, kubectl, chromium)
+system-deps:                           ## Debian packages the tests use (promtool, amtool, wrk, kubectl, chromium, buildah, debootstrap)
 	@missing=""; \
-	for need in promtool:prometheus amtool:prometheus-alertmanager wrk:wrk kubectl:kubectl chromium:chromium; do \
+	for need in promtool:prometheus amtool:prometheus-alertmanager wrk:wrk kubectl:kubectl chromium:chromium \
+	            buildah:buildah debootstrap:debootstrap; do \
 	  command -v $${need%%:*} >/dev/null || missing="$$missing $${need#*:}"; \
 	done; \
 	[ -z "$$missing" ] || { apt-get update -qq && \
@@ -71,6 +72,17 @@ test: install-dev system-deps          ## the whole suite: unit, integration (bo
 
 test-fast: install-dev                 ## unit + integration on the embedded defaults (no PostgreSQL, Redis or processes)
 	$(BIN)/pytest tests/unit tests/integration -m "not postgres and not redis"
+
+# Builds the stand-in base (cached) and deploy/Dockerfile with buildah, then runs the image
+# against the real PostgreSQL and Redis (~3 min when the base is cached, ~5 more to make it).
+image-test: install-dev system-deps    ## build the image and prove it serves (buildah; root)
+	@if command -v buildah >/dev/null && command -v debootstrap >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  $(BIN)/pytest -m image tests/e2e/image; \
+	elif [ "$${CI:-}" = true ]; then \
+	  echo "image-test: buildah, debootstrap and root are required under CI=true" >&2; exit 1; \
+	else \
+	  echo "image-test: SKIPPED: needs buildah and debootstrap (make system-deps) and root"; \
+	fi
 
 lint: install-dev
 	$(BIN)/deptry src

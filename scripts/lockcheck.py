@@ -1,7 +1,6 @@
 """Compare an environment's `pip freeze --all` with a hash-locked requirements file.
 
     python -m scripts.lockcheck requirements/dev.txt            # this interpreter's environment
-    python -m scripts.lockcheck requirements/runtime.txt FREEZE  # a freeze taken elsewhere
 
 Exit 0 when the installed set is exactly the lock's (markers evaluated here), else 1 with one
 line per missing, extra or different package. The project itself is not in the lock.
@@ -19,8 +18,12 @@ from packaging.utils import canonicalize_name
 PROJECT = "ielts-question-service"
 
 
-def locked(lock_text: str) -> dict[str, str]:
-    """Return {name: version} of the lock's pins whose markers hold on this platform."""
+def locked(lock_text: str, environment: dict[str, str] | None = None) -> dict[str, str]:
+    """Return {name: version} of the lock's pins whose markers hold in ENVIRONMENT.
+
+    ENVIRONMENT is `packaging.markers.default_environment()` of the interpreter that installed
+    the packages; None: this one.
+    """
     joined = lock_text.replace("\\\n", " ")
     pins: dict[str, str] = {}
     for line in joined.splitlines():
@@ -28,7 +31,7 @@ def locked(lock_text: str) -> dict[str, str]:
         if not line or line.startswith("-"):
             continue
         req = Requirement(line.split(" --hash", 1)[0])
-        if req.marker is None or req.marker.evaluate():
+        if req.marker is None or req.marker.evaluate(environment):
             (spec,) = req.specifier
             pins[canonicalize_name(req.name)] = spec.version
     return pins
@@ -45,9 +48,11 @@ def frozen(freeze_text: str) -> dict[str, str]:
     return found
 
 
-def differences(lock_text: str, freeze_text: str) -> list[str]:
+def differences(
+    lock_text: str, freeze_text: str, environment: dict[str, str] | None = None
+) -> list[str]:
     """Describe every way the frozen environment differs from the lock (empty: identical)."""
-    want, have = locked(lock_text), frozen(freeze_text)
+    want, have = locked(lock_text, environment), frozen(freeze_text)
     problems = [f"missing: {n}=={v}" for n, v in sorted(want.items()) if n not in have]
     problems += [f"not in the lock: {n}=={v}" for n, v in sorted(have.items()) if n not in want]
     problems += [
@@ -60,15 +65,12 @@ def differences(lock_text: str, freeze_text: str) -> list[str]:
 
 def main(argv: list[str]) -> int:
     lock = Path(argv[0])
-    if len(argv) > 1:
-        freeze = Path(argv[1]).read_text()
-    else:
-        freeze = subprocess.run(
-            [sys.executable, "-m", "pip", "freeze", "--all", "--exclude-editable"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+    freeze = subprocess.run(
+        [sys.executable, "-m", "pip", "freeze", "--all", "--exclude-editable"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     problems = differences(lock.read_text(), freeze)
     for problem in problems:
         print(f"{lock}: {problem}", file=sys.stderr)

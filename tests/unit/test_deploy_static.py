@@ -251,6 +251,21 @@ def test_writable_paths_are_empty_dirs(manifests: list[dict[str, Any]], kind: st
         assert mounts[path] in empty_dirs
 
 
+def test_compose_and_kubernetes_make_the_same_paths_writable(
+    manifests: list[dict[str, Any]], compose: dict[str, Any]
+) -> None:
+    service = compose["services"]["ielts-service"]
+    in_compose = {*service["tmpfs"], *(v.split(":")[1] for v in service["volumes"])}
+    in_pods = {
+        m["mountPath"] for m in pod_spec(manifests, "Deployment")["containers"][0]["volumeMounts"]
+    }
+    assert in_compose == in_pods
+
+
+def test_pods_log_to_stdout_only(manifests: list[dict[str, Any]]) -> None:
+    assert config(manifests)["LOG_FILE"] == ""
+
+
 def test_migration_job_runs_the_migrations(manifests: list[dict[str, Any]]) -> None:
     container = pod_spec(manifests, "Job")["containers"][0]
     assert container["command"] == ["flask", "--app", "ielts_service", "db", "upgrade"]
