@@ -19,6 +19,7 @@ from limits import RateLimitItem, parse_many
 from . import metrics
 from .config import Settings
 from .errors import ApiError, error_response
+from .memory_limits import storage_uri
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
@@ -167,7 +168,7 @@ def readiness_problem() -> str | None:
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    app.config["RATELIMIT_STORAGE_URI"] = settings.RATELIMIT_STORAGE_URI
+    app.config["RATELIMIT_STORAGE_URI"] = storage_uri(settings.RATELIMIT_STORAGE_URI)
     app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_connect_timeout": 1, "socket_timeout": 1}
     if settings.RATELIMIT_STORAGE_URI.startswith("memory://"):
         app.config["RATELIMIT_STORAGE_OPTIONS"] = {}
