@@ -1,8 +1,13 @@
-"""In-flight capacity: the full stack on the Azure path with a 1,000 ms upstream.
+"""Azure path: in-flight capacity and CPU per request of the shipped stack, by load.
 
-wrk keeps 100, then 200 connections busy on POST /v1/questions; each window follows a
-warm-up. Reported against Little's law (connections / latency): achieved req/s, p50/p99,
-errors, CPU ms per request and peak RSS of the whole gunicorn process tree.
+One fake upstream (its delay changed between windows) and, against it, the full stack under
+gunicorn with the shipped settings and the naive app (bench/naive_app.py: Flask's threaded
+dev server, one module-level AzureOpenAI, nothing else).
+
+- cost: both at 16, 100 and 200 connections with a 1 s upstream, interleaved rounds: CPU per
+  request (the Azure-path ratio full / naive at 100) and whether it stays flat with load;
+- in-flight: the full stack at 100 x 1 s, 200 x 2 s and 400 x 4 s (100 req/s each: the
+  Little's-law limit is connections / latency), 60 s windows, interleaved rounds.
 
     python -m bench.capacity
 """
@@ -17,31 +22,29 @@ from .harness import (
     QUESTION_BODY,
     Server,
     gunicorn,
+    load_average,
     log,
     measure,
+    median_of,
     python_server,
     seconds,
+    set_upstream_latency,
     write_result,
 )
 
-UPSTREAM_LATENCY_S = 1.0
-CONNECTIONS = (100, 200)
-# gthread runs one request per thread and keeps a connection on the worker that accepted
-# it; with the default 1,000 connections per worker one worker took most of the load (and
-# its GIL saturated). Threads and connections per worker sized for 200 in flight over two
-# workers force an even enough split: 164 -> 177 req/s at 200 connections in a trial.
-THREADS = "128"
+ROUNDS = 3
+COST_CONNECTIONS = (16, 100, 200)
+COST_LATENCY_S = 1.0
+IN_FLIGHT = ((100, 1.0), (200, 2.0), (400, 4.0))  # (connections, upstream latency s)
 PATH = "/v1/questions"
 
 
 @contextmanager
-def azure_stack(name: str = "full") -> Iterator[tuple[Server, Server]]:
-    """The fake upstream at 1,000 ms and the full stack pointed at it."""
-    latency_ms = str(int(UPSTREAM_LATENCY_S * 1000))
+def fake_upstream(latency_s: float = COST_LATENCY_S) -> Iterator[Server]:
+    """The fake Azure OpenAI server in its own process."""
+    latency_ms = str(int(latency_s * 1000))
     with python_server("fake-azure", "tests.fakes.azure", "--latency-ms", latency_ms) as upstream:
-        env = azure_env(upstream.url)
-        with gunicorn(name, "ielts_service.wsgi:app", **env) as service:
-            yield upstream, service
+        yield upstream
 
 
 def azure_env(upstream_url: str) -> dict[str, str]:
@@ -51,45 +54,96 @@ def azure_env(upstream_url: str) -> dict[str, str]:
         "AZURE_OPENAI_API_KEY": "fake-azure-key-0123456789abcdef",
         "AZURE_OPENAI_DEPLOYMENT": "gpt-4o-bench",
         "AZURE_OPENAI_TIMEOUT_S": "10",
-        "GUNICORN_THREADS": THREADS,
-        "GUNICORN_WORKER_CONNECTIONS": THREADS,
     }
 
 
-def in_flight(service: Server, connections: int) -> dict[str, Any]:
-    """One measured window at `connections`, against the Little's-law limit."""
+def window(server: Server, connections: int, latency_s: float, duration_s: float) -> dict[str, Any]:
+    """One measured window after a warm-up of two upstream latencies, against Little's law."""
     result = measure(
-        service,
+        server,
         PATH,
         connections=connections,
-        duration_s=seconds(60, 10),
-        warmup_s=seconds(5, 3),
+        duration_s=duration_s,
+        warmup_s=max(2.0, 2 * latency_s),
         body=QUESTION_BODY,
     )
-    limit = connections / UPSTREAM_LATENCY_S
-    result["littles_law_limit_rps"] = limit
-    result["fraction_of_limit"] = round(result["rps"] / limit, 3)
-    log(f"{connections} connections: {result['fraction_of_limit']:.1%} of the limit")
+    result["upstream_latency_s"] = latency_s
+    result["littles_law_limit_rps"] = connections / latency_s
+    result["fraction_of_limit"] = round(result["rps"] / result["littles_law_limit_rps"], 3)
     return result
 
 
+def with_fraction(summary: dict[str, Any], latency_s: float) -> dict[str, Any]:
+    limit = summary["connections"] / latency_s
+    return {
+        **summary,
+        "upstream_latency_s": latency_s,
+        "littles_law_limit_rps": limit,
+        "fraction_of_limit": round(summary["rps"] / limit, 3),
+    }
+
+
+def cost(upstream: Server, full: Server, naive: Server) -> list[dict[str, Any]]:
+    set_upstream_latency(upstream, COST_LATENCY_S * 1000)
+    rounds: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for round_no in range(ROUNDS):
+        order = (naive, full) if round_no % 2 == 0 else (full, naive)
+        for conns in COST_CONNECTIONS:
+            for server in order:
+                run = window(server, conns, COST_LATENCY_S, seconds(12, 4))
+                rounds.setdefault((server.name, conns), []).append(run)
+    loads = []
+    for conns in COST_CONNECTIONS:
+        medians = {
+            name: with_fraction(median_of(rounds[(name, conns)]), COST_LATENCY_S)
+            for name in ("full", "naive")
+        }
+        ratio = round(
+            medians["full"]["cpu_ms_per_request"] / medians["naive"]["cpu_ms_per_request"], 3
+        )
+        log(f"Azure path at {conns} connections: CPU per request full / naive = {ratio}")
+        loads.append({"connections": conns, "cpu_ratio": ratio, **medians})
+    return loads
+
+
+def in_flight(upstream: Server, full: Server) -> list[dict[str, Any]]:
+    rounds: dict[int, list[dict[str, Any]]] = {}
+    for _ in range(ROUNDS):
+        for conns, latency_s in IN_FLIGHT:
+            set_upstream_latency(upstream, latency_s * 1000)
+            run = window(full, conns, latency_s, seconds(60, 8))
+            log(f"in flight {conns} x {latency_s} s: {run['fraction_of_limit']:.1%} of the limit")
+            rounds.setdefault(conns, []).append(run)
+    return [
+        {**with_fraction(median_of(rounds[conns]), latency_s), "runs": rounds[conns]}
+        for conns, latency_s in IN_FLIGHT
+    ]
+
+
 def main() -> None:
-    with azure_stack() as (_, service):
-        runs = [in_flight(service, connections) for connections in CONNECTIONS]
+    with (
+        fake_upstream() as upstream,
+        python_server("naive", "bench.naive_app", AZURE_OPENAI_ENDPOINT=upstream.url) as naive,
+        gunicorn("full", "ielts_service.wsgi:app", **azure_env(upstream.url)) as full,
+    ):
+        log(f"Azure path, load average {load_average()}")
+        cost_loads = cost(upstream, full, naive)
+        in_flight_loads = in_flight(upstream, full)
     write_result(
         "capacity",
         {
             "path": PATH,
-            "upstream_latency_s": UPSTREAM_LATENCY_S,
-            "gunicorn": {"workers": 2, "threads": int(THREADS), "worker_connections": int(THREADS)},
+            "rounds": ROUNDS,
             "targets": {
-                "fraction_at_100": 0.95,
-                "fraction_at_200": 0.85,
-                "p99_ms_at_100": 1300,
+                "fraction": {"100": 0.95, "200": 0.90, "400": 0.85},
+                "p99_over_latency": 1.3,
                 "errors": 0,
                 "peak_rss_mb": 300,
+                "cpu_ratio_at_100": 1.3,
+                "cpu_flat": 1.3,
             },
-            "runs": runs,
+            "cost": cost_loads,
+            "in_flight": in_flight_loads,
         },
     )
 

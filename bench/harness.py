@@ -31,7 +31,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 LUA_SCRIPT = ROOT / "bench" / "wrk" / "post.lua"
-GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 BIN = Path(sys.executable).parent
 QUICK = os.environ.get("BENCH_QUICK", "") == "1"
 POSTGRES_URL = os.environ.get(
@@ -139,6 +138,8 @@ def base_env(workdir: Path, port: int, **overrides: str) -> dict[str, str]:
         "LOG_FILE": str(workdir / "log" / "service.log"),
         "LOG_LEVEL": "INFO",
         "AUTO_MIGRATE": "false",
+        "METRICS_TOKEN": "bench-metrics-token-0123456789abcdef",
+        "GUNICORN_WORKERS": "2",  # the only gunicorn setting a benchmark makes: the rest ship
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_CONTROL_SOCKET": str(workdir / "gunicorn.ctl"),
         "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"),
@@ -149,17 +150,20 @@ def base_env(workdir: Path, port: int, **overrides: str) -> dict[str, str]:
 
 @contextmanager
 def gunicorn(
-    name: str, app: str, *, service: bool = True, **env_overrides: str
+    name: str, app: str, *, service: bool = True, tree: Path = ROOT, **env_overrides: str
 ) -> Iterator[Server]:
-    """`app` under gunicorn with deploy/gunicorn.conf.py, in a fresh work directory.
+    """`app` under gunicorn with `tree`'s deploy/gunicorn.conf.py, in a fresh work directory.
 
     For the service, the database is migrated and given a key first (in `Server.key`).
+    `tree` is this checkout, or another one (an older commit, for before/after profiles).
     """
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
         workdir, port = Path(tmp), free_port()
+        if tree != ROOT:
+            env_overrides = {"PYTHONPATH": f"{tree / 'src'}:{ROOT}", **env_overrides}
         env = base_env(workdir, port, **env_overrides)
         key = create_key(env["DATABASE_URL"]) if service else ""
-        argv = [str(BIN / "gunicorn"), "-c", str(GUNICORN_CONF), app]
+        argv = [str(BIN / "gunicorn"), "-c", str(tree / "deploy" / "gunicorn.conf.py"), app]
         with run_server(name, argv, env, workdir, port, key) as server:
             yield server
 
@@ -383,6 +387,36 @@ def median(values: list[float]) -> float:
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
+MEDIAN_KEYS = ("rps", "p50_ms", "p99_ms", "cpu_ms_per_request", "errors", "peak_rss_mb")
+
+
+def median_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each figure's median over rounds; errors and peak memory are the worst round's."""
+    summary: dict[str, Any] = {key: median([r[key] for r in rounds]) for key in MEDIAN_KEYS}
+    summary["errors"] = max(r["errors"] for r in rounds)
+    summary["peak_rss_mb"] = max(r["peak_rss_mb"] for r in rounds)
+    summary["peak_pss_mb"] = max(r.get("peak_pss_mb", 0) for r in rounds)
+    summary["connections"] = rounds[0]["connections"]
+    summary["rounds"] = len(rounds)
+    return summary
+
+
+def set_upstream_latency(upstream: Server, latency_ms: float) -> None:
+    """Change the fake upstream's reply delay (its /_control endpoint)."""
+    request = urllib.request.Request(
+        f"{upstream.url}/_control",
+        data=json.dumps({"latency_ms": latency_ms}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5):
+        pass
+
+
+def load_average() -> list[float]:
+    """The machine's 1, 5 and 15 minute load averages: how busy it was besides us."""
+    return [round(value, 2) for value in os.getloadavg()]
+
+
 # --- results -------------------------------------------------------------------------------
 
 
@@ -399,6 +433,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "kernel": platform.release(),
         "wrk": wrk_version.split("[")[0].strip(),
+        "load_average_at_end": load_average(),
     }
 
 

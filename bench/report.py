@@ -12,9 +12,11 @@ from typing import Any
 from .harness import RESULTS, log
 
 RUN_COLUMNS = (
-    "| configuration | conns | req/s | p50 ms | p99 ms | errors | CPU ms/req "
+    "| configuration | conns | req/s | of limit | p50 ms | p99 ms | errors | CPU ms/req "
     "| peak RSS MB | peak PSS MB |"
 )
+NAMES = ("overhead", "capacity", "slow_clients", "worker_models", "fanout")
+Row = tuple[str, str, str, bool]
 
 
 def load(name: str) -> dict[str, Any] | None:
@@ -23,34 +25,38 @@ def load(name: str) -> dict[str, Any] | None:
 
 
 def run_row(label: str, run: dict[str, Any]) -> str:
+    fraction = run.get("fraction_of_limit")
     return (
-        f"| {label} | {run['connections']} | {run['rps']:,.1f} | {run['p50_ms']:.1f} | "
+        f"| {label} | {run['connections']} | {run['rps']:,.1f} | "
+        f"{'' if fraction is None else f'{fraction:.3f}'} | {run['p50_ms']:.1f} | "
         f"{run['p99_ms']:.1f} | {run['errors']} | {run['cpu_ms_per_request']:.2f} | "
         f"{run['peak_rss_mb']:.0f} | {run.get('peak_pss_mb', 0):.0f} |"
     )
 
 
 def runs(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """Every configuration measured, labelled, in table and chart order."""
+    """Every configuration measured (medians of rounds), labelled, in table order."""
     labelled: list[tuple[str, dict[str, Any]]] = []
     if overhead := results.get("overhead"):
         for backend in overhead["backends"]:
-            for name, label in (("bare", "bare Flask"), ("full", "full stack")):
-                rounds = backend["rounds"][name]
-                middle = sorted(rounds, key=lambda r: r["rps"])[len(rounds) // 2]
-                labelled.append((f"{label}, offline, {backend['backend']} (median round)", middle))
-            labelled.append(
-                (
-                    f"full stack, offline, {backend['backend']}, low load",
-                    backend["low_load"]["full"],
-                )
-            )
-    if peer := results.get("peer"):
-        labelled.append(("naive Flask + SDK (dev server), Azure 1 s", peer["naive"]))
-        labelled.append(("full stack, Azure 1 s (peer run)", peer["full"]))
+            for item in backend["loads"]:
+                for name, label in (("bare", "bare Flask"), ("full", "full stack")):
+                    labelled.append((f"{label}, offline, {backend['backend']}", item[name]))
     if capacity := results.get("capacity"):
-        for run in capacity["runs"]:
-            labelled.append((f"full stack, Azure 1 s, {run['connections']} connections", run))
+        for item in capacity["cost"]:
+            labelled.append(("naive Flask + SDK, Azure 1 s", item["naive"]))
+            labelled.append(("full stack, Azure 1 s", item["full"]))
+        for item in capacity["in_flight"]:
+            latency = item["upstream_latency_s"]
+            labelled.append((f"full stack, in flight, Azure {latency:g} s", item))
+    if slow := results.get("slow_clients"):
+        labelled.append(("full stack, offline, normal clients alone", slow["alone"]))
+        labelled.append(
+            ("full stack, offline, beside 300 slow connections", slow["with_slow_clients"])
+        )
+    if models := results.get("worker_models"):
+        for name, item in models["models"].items():
+            labelled.append((f"worker model {name}, Azure 2 s", item))
     if fanout := results.get("fanout"):
         for name, run in fanout["low_load"].items():
             labelled.append((f"{name.replace('_', ' ')}, Azure 1 s, low load", run))
@@ -59,73 +65,105 @@ def runs(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return labelled
 
 
-def targets(results: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
+def _flat(label: str, loads: list[dict[str, Any]], key: str, goal: float) -> list[Row]:
+    """CPU per request at each load against that at the lowest one."""
+    base = loads[0][key]["cpu_ms_per_request"]
+    rows = []
+    for item in loads[1:]:
+        ratio = item[key]["cpu_ms_per_request"] / base
+        rows.append(
+            (
+                f"{label}: CPU/request at {item['connections']} / at {loads[0]['connections']}",
+                f"<= {goal}",
+                f"{ratio:.2f} ({item[key]['cpu_ms_per_request']:.2f} / {base:.2f} ms)",
+                ratio <= goal,
+            )
+        )
+    return rows
+
+
+def in_flight_targets(capacity: dict[str, Any]) -> list[Row]:
+    goals = capacity["targets"]
+    rows: list[Row] = []
+    for item in capacity["in_flight"]:
+        conns, latency = item["connections"], item["upstream_latency_s"]
+        where = f"{conns} x {latency:g} s"
+        goal = goals["fraction"][str(conns)]
+        p99_goal = goals["p99_over_latency"] * latency * 1000
+        rows += [
+            (
+                f"in flight at {where}: fraction of the limit",
+                f">= {goal}",
+                f"{item['fraction_of_limit']:.3f}",
+                item["fraction_of_limit"] >= goal,
+            ),
+            (f"in flight at {where}: errors", "0", str(item["errors"]), item["errors"] == 0),
+            (
+                f"in flight at {where}: p99",
+                f"<= {p99_goal:.0f} ms",
+                f"{item['p99_ms']:.0f} ms",
+                item["p99_ms"] <= p99_goal,
+            ),
+            (
+                f"in flight at {where}: peak RSS of the tree",
+                f"<= {goals['peak_rss_mb']} MB",
+                f"{item['peak_rss_mb']:.0f} MB (PSS {item.get('peak_pss_mb', 0):.0f})",
+                item["peak_rss_mb"] <= goals["peak_rss_mb"],
+            ),
+        ]
+    return rows
+
+
+def targets(results: dict[str, Any]) -> list[Row]:
     """(target, goal, measured, met) for each performance target that was measured."""
-    rows: list[tuple[str, str, str, bool]] = []
+    rows: list[Row] = []
+    if capacity := results.get("capacity"):
+        rows += in_flight_targets(capacity)
+        at_100 = next(item for item in capacity["cost"] if item["connections"] == 100)
+        goal = capacity["targets"]["cpu_ratio_at_100"]
+        rows.append(
+            (
+                "Azure path at 100 x 1 s: CPU/request, full / naive",
+                f"<= {goal}",
+                f"{at_100['cpu_ratio']:.2f} ({at_100['full']['cpu_ms_per_request']:.2f} / "
+                f"{at_100['naive']['cpu_ms_per_request']:.2f} ms)",
+                at_100["cpu_ratio"] <= goal,
+            )
+        )
+        rows += _flat("Azure path", capacity["cost"], "full", capacity["targets"]["cpu_flat"])
     if overhead := results.get("overhead"):
         for backend in overhead["backends"]:
-            goal = overhead["targets"][f"ratio_{backend['backend']}"]
+            loads = backend["loads"]
+            at_100 = next(item for item in loads if item["connections"] == 100)
+            goal = overhead["targets"][f"ratio_{backend['backend']}_at_100"]
             rows.append(
                 (
-                    f"overhead ratio, {backend['backend']}",
+                    f"offline, {backend['backend']}, 100 connections: req/s full / bare",
                     f">= {goal}",
-                    f"{backend['ratio']:.3f}",
-                    backend["ratio"] >= goal,
+                    f"{at_100['ratio']:.3f}",
+                    at_100["ratio"] >= goal,
                 )
             )
-            p50 = backend["low_load"]["full"]["p50_ms"]
-            rows.append(
-                (
-                    f"full-stack p50 at low load, {backend['backend']}",
-                    "< 5 ms",
-                    f"{p50:.2f} ms",
-                    p50 < 5,
+            if len(loads) > 1:
+                rows += _flat(
+                    f"offline, {backend['backend']}", loads, "full", overhead["targets"]["cpu_flat"]
                 )
-            )
-    if peer := results.get("peer"):
-        rows.append(
+    if slow := results.get("slow_clients"):
+        beside = slow["with_slow_clients"]
+        rows += [
             (
-                "Azure-path CPU/request, full / naive",
-                "<= 1.1",
-                f"{peer['cpu_ratio']:.2f} ({peer['full']['cpu_ms_per_request']:.2f} / "
-                f"{peer['naive']['cpu_ms_per_request']:.2f} ms)",
-                peer["cpu_ratio"] <= 1.1,
-            )
-        )
-        rows.append(
+                "beside 300 slow connections: p99 of normal requests",
+                f"<= {slow['targets']['p99_ms']} ms",
+                f"{beside['p99_ms']:.0f} ms (alone: {slow['alone']['p99_ms']:.0f} ms)",
+                beside["p99_ms"] <= slow["targets"]["p99_ms"],
+            ),
             (
-                "naive app, fraction of Little's-law limit at 100",
-                "(reference)",
-                f"{peer['naive']['fraction_of_limit']:.3f}",
-                True,
-            )
-        )
-    if capacity := results.get("capacity"):
-        for run in capacity["runs"]:
-            conns, goal = run["connections"], 0.95 if run["connections"] == 100 else 0.85
-            rows.append(
-                (
-                    f"in-flight, fraction of limit at {conns}",
-                    f">= {goal}",
-                    f"{run['fraction_of_limit']:.3f}",
-                    run["fraction_of_limit"] >= goal,
-                )
-            )
-            rows.append(
-                (f"in-flight errors at {conns}", "0", str(run["errors"]), run["errors"] == 0)
-            )
-            rows.append(
-                (
-                    f"peak RSS of the process tree at {conns}",
-                    "<= 300 MB",
-                    f"{run['peak_rss_mb']:.0f} MB (PSS {run.get('peak_pss_mb', 0):.0f} MB)",
-                    run["peak_rss_mb"] <= 300,
-                )
-            )
-            if conns == 100:
-                rows.append(
-                    ("p99 at 100", "<= 1300 ms", f"{run['p99_ms']:.0f} ms", run["p99_ms"] <= 1300)
-                )
+                "beside 300 slow connections: errors",
+                "0",
+                str(beside["errors"]),
+                beside["errors"] == 0,
+            ),
+        ]
     if fanout := results.get("fanout"):
         rows.append(
             (
@@ -142,6 +180,9 @@ def summary_markdown(results: dict[str, Any]) -> str:
     first = next(iter(results.values()))
     m = first["machine"]
     quick = any(r["quick"] for r in results.values())
+    loads = ", ".join(
+        f"{name} {r['machine'].get('load_average_at_end', '?')}" for name, r in results.items()
+    )
     lines = [
         "# Benchmark summary",
         "",
@@ -149,6 +190,9 @@ def summary_markdown(results: dict[str, Any]) -> str:
         f"Python {m['python']}, {m['wrk']}. Finished "
         f"{max(r['finished_at'] for r in results.values())}."
         + (" **Quick mode (BENCH_QUICK=1): short windows, not for comparison.**" if quick else ""),
+        f"Load average (1, 5, 15 min) when each benchmark ended: {loads}.",
+        "Shipped gunicorn settings; only the worker count (2) set. Figures are medians of "
+        "interleaved rounds; errors and peak memory are the worst round's.",
         "",
         "| target | goal | measured | met |",
         "|---|---|---|---|",
@@ -158,75 +202,62 @@ def summary_markdown(results: dict[str, Any]) -> str:
         ),
         "",
         RUN_COLUMNS,
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         *(run_row(label, run) for label, run in runs(results)),
         "",
     ]
-    if notes := [r["notes"] for r in results.values() if r.get("notes")]:
-        lines += ["## Notes", "", *notes, ""]
     return "\n".join(lines)
 
 
 def draw_chart(results: dict[str, Any], path: Path) -> None:
-    """req/s and p50/p99 per configuration: offline overhead on top, Azure path below."""
+    """In-flight capacity and CPU per request against connections, beside the references."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labelled = runs(results)
-    groups = [
-        (
-            "offline provider: full stack vs bare Flask",
-            [(label, run) for label, run in labelled if "offline" in label],
-        ),
-        (
-            "Azure path, fake upstream at 1 s",
-            [(label, run) for label, run in labelled if "Azure" in label],
-        ),
-    ]
-    fig, axes = plt.subplots(2, 2, figsize=(15, 10), gridspec_kw={"width_ratios": [1, 1]})
-    for row, (title, items) in enumerate(groups):
-        names = [label for label, _ in items]
-        positions = range(len(items))
-        rps_axis, latency_axis = axes[row]
-        rps_axis.barh(positions, [run["rps"] for _, run in items], color="tab:blue")
-        rps_axis.set_yticks(list(positions), names, fontsize=8)
-        rps_axis.invert_yaxis()
-        rps_axis.set_xlabel("req/s")
-        rps_axis.set_title(f"{title}: throughput")
-        height = 0.4
-        latency_axis.barh(
-            [p - height / 2 for p in positions],
-            [r["p50_ms"] for _, r in items],
-            height,
-            label="p50",
-            color="tab:green",
-        )
-        latency_axis.barh(
-            [p + height / 2 for p in positions],
-            [r["p99_ms"] for _, r in items],
-            height,
-            label="p99",
-            color="tab:red",
-        )
-        latency_axis.set_yticks(list(positions), [""] * len(items))
-        latency_axis.invert_yaxis()
-        latency_axis.set_xscale("log")
-        latency_axis.set_xlabel("latency, ms (log)")
-        latency_axis.set_title(f"{title}: latency")
-        latency_axis.legend(loc="lower right")
+    fig, (capacity_axis, cpu_axis) = plt.subplots(1, 2, figsize=(14, 5.5))
+    capacity, overhead = results.get("capacity"), results.get("overhead")
+    if capacity:
+        series = {
+            "full stack, in flight (100x1 s, 200x2 s, 400x4 s)": capacity["in_flight"],
+            "full stack, Azure 1 s": [item["full"] for item in capacity["cost"]],
+            "naive Flask + SDK, Azure 1 s": [item["naive"] for item in capacity["cost"]],
+        }
+        for label, items in series.items():
+            conns = [item["connections"] for item in items]
+            capacity_axis.plot(conns, [i["fraction_of_limit"] for i in items], "o-", label=label)
+        for label, items in list(series.items())[1:]:
+            conns = [item["connections"] for item in items]
+            cpu_axis.plot(conns, [i["cpu_ms_per_request"] for i in items], "o-", label=label)
+    if overhead:
+        for backend in overhead["backends"]:
+            loads = backend["loads"]
+            for key, label in (("full", "full stack"), ("bare", "bare Flask")):
+                cpu_axis.plot(
+                    [item["connections"] for item in loads],
+                    [item[key]["cpu_ms_per_request"] for item in loads],
+                    "s--",
+                    label=f"{label}, offline, {backend['backend']}",
+                )
+    capacity_axis.axhline(1.0, color="grey", linewidth=0.8)
+    capacity_axis.set_ylim(0, 1.1)
+    capacity_axis.set_xlabel("connections")
+    capacity_axis.set_ylabel("req/s / Little's-law limit")
+    capacity_axis.set_title("In-flight capacity")
+    capacity_axis.legend(fontsize=8, loc="lower left")
+    cpu_axis.set_xlabel("connections")
+    cpu_axis.set_ylabel("CPU ms per request (whole process tree)")
+    cpu_axis.set_title("CPU per request")
+    cpu_axis.set_ylim(bottom=0)
+    cpu_axis.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
 
 def main() -> None:
-    results = {
-        name: data
-        for name in ("overhead", "capacity", "fanout", "peer")
-        if (data := load(name)) is not None
-    }
+    results = {name: data for name in NAMES if (data := load(name)) is not None}
     if not results:
         raise SystemExit("no results in bench/results: run the benchmarks first")
     (RESULTS / "summary.md").write_text(summary_markdown(results))
