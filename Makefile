@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 APP    := --app ielts_service
 
-.PHONY: install install-dev install-bench lock system-deps run serve test image-test test-fast lint fmt bench rules dashboard-snapshot up down clean
+.PHONY: install install-dev install-bench lock system-deps run serve test image-test test-fast lint fmt bench profile rules dashboard-snapshot up down clean
 
 # Installs come from the hash-locked requirements/*.txt (make lock writes them from
 # pyproject.toml): runtime ⊂ dev ⊂ bench, synced exactly with uv, then checked with pip freeze.
@@ -94,13 +94,17 @@ fmt: install-dev
 	$(BIN)/ruff format src tests bench scripts
 	$(BIN)/ruff check --fix src tests bench scripts
 
-bench: install-bench system-deps         ## every benchmark (~13 min; BENCH_QUICK=1: ~3 min), then the summary and chart
+bench: install-bench system-deps         ## every benchmark (~35 min; BENCH_QUICK=1: ~12 min), then the summary and chart
 	$(BIN)/python -m bench.overhead
 	$(BIN)/python -m bench.capacity
+	$(BIN)/python -m bench.slow_clients
+	$(BIN)/python -m bench.worker_models
 	$(BIN)/python -m bench.fanout
-	$(BIN)/python -m bench.peer
 	$(BIN)/python -m bench.audit_write
 	$(BIN)/python -m bench.report
+
+profile: install-bench                 ## flame graphs of the full stack at 100 connections: bench/results/flame-*-after.svg
+	$(BIN)/python -m bench.profile --label after
 
 COMPOSE := docker compose -f deploy/docker-compose.yml --env-file deploy/.env
 
