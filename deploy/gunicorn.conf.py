@@ -105,7 +105,9 @@ def _sweep_abandoned_calls(app):  # type: ignore[no-untyped-def]
     from ielts_service.audit.intents import start_sweeper
     from ielts_service.db import get_engine_of
 
-    settings = app.config["SETTINGS"]
+    settings = app.config.get("SETTINGS")
+    if settings is None:  # another WSGI app served with these settings (a benchmark baseline)
+        return
     start_sweeper(get_engine_of(app), settings.AUDIT_INTENT_SWEEP_S, settings.AUDIT_INTENT_STALE_S)
 
 
