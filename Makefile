@@ -101,6 +101,7 @@ bench: install-bench system-deps         ## every benchmark (~35 min; BENCH_QUIC
 	$(BIN)/python -m bench.worker_models
 	$(BIN)/python -m bench.fanout
 	$(BIN)/python -m bench.audit_write
+	$(BIN)/python -m bench.audit_verify
 	$(BIN)/python -m bench.report
 
 profile: install-bench                 ## flame graphs of the full stack at 100 connections: bench/results/flame-*-after.svg

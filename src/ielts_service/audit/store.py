@@ -196,8 +196,9 @@ def _stream(
 ) -> Generator[dict[str, Any]]:
     options = {"stream_results": True, "yield_per": batch}
     with conn.execute(query, execution_options=options) as result:
-        for row in result.mappings():
-            yield dict(row)
+        names = tuple(result.keys())
+        for row in result:  # plain rows: far cheaper than mappings
+            yield dict(zip(names, row, strict=True))
 
 
 def verify_chain(
