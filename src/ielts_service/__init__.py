@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         request_id,
         security,
     )
+    from .audit import verify_metrics
     from .keys import KeyStore
     from .logging_setup import configure_logging
     from .sentry import init_sentry
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     audit.init_app(app)
     api.init_app(app)
     metrics.init_app(app, settings, __version__)
+    verify_metrics.init_metrics(app, db.get_engine_of(app))
     dev_key.init_app(app, settings)
     if settings.ENABLE_TEST_ROUTES:
         from .api import test_routes
