@@ -404,6 +404,7 @@ def test_compose_runs_the_whole_stack(compose: dict[str, Any]) -> None:
     assert set(compose["services"]) == {
         "ielts-service",
         "migrate",
+        "audit-verify",
         "postgres",
         "redis",
         "prometheus",
