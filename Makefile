@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 APP    := --app ielts_service
 
-.PHONY: install install-dev install-bench lock system-deps run serve test image-test test-fast lint fmt bench profile rules dashboard-snapshot up down clean
+.PHONY: install install-dev install-bench lock system-deps run serve test image-test test-fast lint fmt bench profile gameday rules dashboard-snapshot up down clean
 
 # Installs come from the hash-locked requirements/*.txt (make lock writes them from
 # pyproject.toml): runtime ⊂ dev ⊂ bench, synced exactly with uv, then checked with pip freeze.
@@ -83,6 +83,9 @@ image-test: install-dev system-deps    ## build the image and prove it serves (b
 	else \
 	  echo "image-test: SKIPPED: needs buildah and debootstrap (make system-deps) and root"; \
 	fi
+
+gameday: install-dev system-deps       ## reliability drills on 127.0.0.1 (kill -9, Redis, PostgreSQL, upstream, slow clients; ~3 min)
+	$(BIN)/python -m bench.gameday
 
 lint: install-dev
 	$(BIN)/deptry src

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import redis
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -190,3 +191,53 @@ def start_prometheus(workdir: Path, config: dict[str, Any], timeout: float = 30)
         stop_group(process)
         raise
     return server
+
+
+class RedisServer:
+    """A throwaway redis-server on one port, which the test can kill and restart."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        wait_until(self.answers, 10, f"redis-server on port {self.port}")
+
+    def kill(self) -> None:
+        if self.process is not None:
+            stop_group(self.process)
+            self.process = None
+
+    def answers(self) -> bool:
+        try:
+            return bool(self.client().ping())
+        except redis.RedisError:
+            return False
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_connect_timeout=1)
+
+    def counters_of(self, key_id: str) -> int:
+        """The per-key request counter the limiter keeps for `key_id` (0 when absent)."""
+        with self.client() as client:
+            names = [n for n in client.keys(f"*{key_id}*") if b"per-key" in n]
+            return sum(int(client.get(name) or 0) for name in names)

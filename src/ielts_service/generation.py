@@ -95,7 +95,8 @@ def generate_one(provider: QuestionProvider, topic: str, part: int) -> Generatio
     """A single question: call, audit, then return it (or raise the mapped failure)."""
     ctx = request_context()
     intent_ids = audit.open_intents(ctx, provider, topic, [part])
-    result = call_provider(provider, topic, part)
+    with audit.released_on_error(intent_ids):
+        result = call_provider(provider, topic, part)
     status = 200 if isinstance(result, Generation) else result.status
     commit_audit(ctx, [result], status, intent_ids)
     if isinstance(result, UpstreamFailure):

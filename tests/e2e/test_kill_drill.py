@@ -6,12 +6,8 @@ import json
 import os
 import signal
 import subprocess
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -19,6 +15,7 @@ import sqlalchemy as sa
 
 from ielts_service.tables import audit_events, audit_intents
 from tests.fakes.azure import FakeAzure
+from tests.load import Load
 from tests.processes import (
     Gunicorn,
     flask_cli,
@@ -29,51 +26,6 @@ from tests.processes import (
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
-
-
-@dataclass
-class Load:
-    """Clients posting questions in a loop, each request named by its own X-Request-ID."""
-
-    url: str
-    key: str
-    statuses: dict[str, int] = field(default_factory=dict)
-    stop: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def run(self, clients: int) -> list[threading.Thread]:
-        threads = [threading.Thread(target=self._client, args=(n,)) for n in range(clients)]
-        for thread in threads:
-            thread.start()
-        return threads
-
-    def _client(self, n: int) -> None:
-        sent = 0
-        while not self.stop.is_set():
-            request_id, sent = f"drill-{n}-{sent}", sent + 1
-            status = post(self.url, self.key, request_id)
-            with self.lock:
-                self.statuses[request_id] = status
-
-
-def post(url: str, key: str, request_id: str) -> int:
-    request = urllib.request.Request(
-        f"{url}/v1/questions",
-        data=json.dumps({"topic": "a memorable trip"}).encode(),
-        headers={
-            "Authorization": f"Bearer {key}",
-            "Content-Type": "application/json",
-            "X-Request-ID": request_id,
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            response.read()
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except OSError:  # the worker died with the connection
-        return 0
 
 
 def workers(master: subprocess.Popen[bytes]) -> list[int]:
@@ -108,17 +60,14 @@ def test_every_call_is_accounted_for_after_two_worker_kills(
 ) -> None:
     instance, key = served
     fake_azure.set(latency_ms=300)
-    load = Load(instance.url, key)
-    threads = load.run(clients=12)
+    load = Load(instance.url, key).start(clients=12)
     for _ in range(2):
         time.sleep(1.5)
         victim = workers(instance.process)[0]
         os.kill(victim, signal.SIGKILL)
         wait_until(lambda v=victim: v not in workers(instance.process), 10, "the worker to die")
     time.sleep(1.5)
-    load.stop.set()
-    for thread in threads:
-        thread.join(60)
+    answers = load.stop()
 
     engine = sa.create_engine(pg_schema_url)
     try:
@@ -129,7 +78,7 @@ def test_every_call_is_accounted_for_after_two_worker_kills(
             ).all()
     finally:
         engine.dispose()
-    ok = {rid for rid, status in load.statuses.items() if 200 <= status < 300}
+    ok = {a.request_id for a in answers if 200 <= a.status < 300}
     recorded = {rid for rid, outcome in records if outcome == "success"}
     abandoned = [rid for rid, outcome in records if outcome == "abandoned"]
     calls = fake_azure.stats()["requests"]

@@ -9,69 +9,17 @@ check is due within a few seconds of the restart; 40 s bounds even the longest b
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from flask.testing import FlaskClient
 from prometheus_client import REGISTRY
 
-from tests.processes import free_port, stop_group, wait_until
+from tests.processes import RedisServer, free_port, wait_until
 
 FALLBACK_WARNING = "Rate limit storage unreachable - falling back to in-memory storage"
-
-
-class RedisServer:
-    """A throwaway redis-server on one port, which the test can kill and restart."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.url = f"redis://127.0.0.1:{port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        wait_until(self.answers, 10, f"redis-server on port {self.port}")
-
-    def kill(self) -> None:
-        if self.process is not None:
-            stop_group(self.process)
-            self.process = None
-
-    def answers(self) -> bool:
-        try:
-            return bool(self.client().ping())
-        except redis.RedisError:
-            return False
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, socket_connect_timeout=1)
-
-    def counters_of(self, key_id: str) -> int:
-        """The per-key request counter the limiter keeps for `key_id` (0 when absent)."""
-        with self.client() as client:
-            names = [n for n in client.keys(f"*{key_id}*") if b"per-key" in n]
-            return sum(int(client.get(name) or 0) for name in names)
 
 
 @pytest.fixture

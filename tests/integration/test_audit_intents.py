@@ -102,3 +102,14 @@ def test_sweep_chains_the_calls_of_dead_and_long_gone_workers_only(app: Flask) -
     assert store.verify_chain(engine).ok
     assert abandoned_total() == before + 2
     assert intents.sweep(engine, stale_after_s=60) == 0  # nothing closed twice
+
+
+def test_sweep_closes_what_a_live_worker_released_when_its_record_failed(app: Flask) -> None:
+    engine = get_engine_of(app)
+    kept, released = intents.open_intents(
+        engine, [call(request_id="kept"), call(request_id="gone")]
+    )
+    intents.release([released])
+    assert intents.sweep(engine, stale_after_s=60) == 1
+    assert [row["id"] for row in intent_rows(app)] == [kept]
+    assert [r["request_id"] for r in audit_rows(app)] == ["gone"]

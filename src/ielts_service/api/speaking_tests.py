@@ -39,7 +39,10 @@ def create_speaking_test() -> Response:
     # One short-lived pool per request, bounded, nothing shared. It beat asyncio with a
     # per-request AsyncAzureOpenAI on latency, CPU and throughput (bench/fanout.py).
     # Each job runs in a copy of this context, so its log lines carry the request id.
-    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="speaking-test") as pool:
+    with (
+        audit.released_on_error(intent_ids),
+        ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="speaking-test") as pool,
+    ):
         futures = [
             pool.submit(copy_context().run, call_provider, provider, body.topic, part, count)
             for part, count in jobs

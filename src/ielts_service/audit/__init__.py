@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -94,6 +95,16 @@ def open_intents(
         raise _unavailable() from exc
 
 
+@contextmanager
+def released_on_error(intent_ids: Sequence[str]) -> Iterator[None]:
+    """An unexpected exception ends the calls without a record: the sweep closes them."""
+    try:
+        yield
+    except BaseException:
+        intents.release(intent_ids)
+        raise
+
+
 def _unavailable() -> ApiError:
     return ApiError(
         503,
@@ -111,6 +122,7 @@ def append(records: list[dict[str, Any]], intent_ids: Sequence[str] = ()) -> Non
         stored = store.append(get_engine(), records, intent_ids)
     except sa.exc.SQLAlchemyError as exc:
         metrics.AUDIT_WRITES.labels(outcome="failure").inc()
+        intents.release(intent_ids)
         for record in records:
             audit_log.error(
                 "audit record could not be committed",

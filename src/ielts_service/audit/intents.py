@@ -41,6 +41,10 @@ def _host() -> str:
 
 
 _HOST = _host()
+# Intents this process gave up on while alive (the audit store failed at the record's commit,
+# or the call raised): its own sweep closes them once the store answers again.
+_released: set[str] = set()
+_released_lock = threading.Lock()
 
 
 def owner() -> str:
@@ -57,15 +61,28 @@ def open_intents(engine: Engine, calls: Sequence[Mapping[str, Any]]) -> list[str
     return [row["id"] for row in rows]
 
 
+def release(intent_ids: Sequence[str]) -> None:
+    """Hand calls whose record this live process could not write to the sweep."""
+    with _released_lock:
+        _released.update(intent_ids)
+
+
 def sweep(engine: Engine, stale_after_s: float) -> int:
-    """Chain the intents of dead workers (and any older than `stale_after_s`) as `abandoned`
-    records; returns how many. Safe to run in every worker of every replica at once."""
+    """Chain the intents of dead workers, those this process released, and any older than
+    `stale_after_s` as `abandoned` records; returns how many. Safe to run in every worker of
+    every replica at once."""
     cutoff = now() - timedelta(seconds=stale_after_s)
     with engine.connect() as conn:
         candidates = conn.execute(
             sa.select(audit_intents.c.id, audit_intents.c.owner, audit_intents.c.started_at)
         ).all()
-    gone = [row.id for row in candidates if _abandoned(row.owner, row.started_at, cutoff)]
+    with _released_lock:
+        released = set(_released)
+    gone = [
+        row.id
+        for row in candidates
+        if row.id in released or _abandoned(row.owner, row.started_at, cutoff)
+    ]
     if not gone:
         return 0
     with store.write_transaction(engine) as conn:
@@ -79,6 +96,8 @@ def sweep(engine: Engine, stale_after_s: float) -> int:
         stored = store.insert_chained(conn, [_record(dict(row)) for row in rows])
         closed = [row["id"] for row in rows]
         conn.execute(audit_intents.delete().where(audit_intents.c.id.in_(closed)))
+    with _released_lock:
+        _released.difference_update(closed)
     metrics.AUDIT_ABANDONED.inc(len(stored))
     for record in stored:
         log.warning("model call abandoned by a dead worker", extra={"audit": jsonable(record)})
