@@ -44,6 +44,13 @@ def append(app: Flask, count: int, batch: int = 1) -> list[dict[str, Any]]:
     return stored
 
 
+def append_aged(app: Flask, monkeypatch: pytest.MonkeyPatch, count: int) -> None:
+    """Append `count` records dated 100 days ago."""
+    with monkeypatch.context() as patched:
+        patched.setattr(store, "now", lambda: now() - timedelta(days=100))
+        append(app, count)
+
+
 def update(app: Flask, statement: sa.Executable) -> None:
     with get_engine_of(app).begin() as conn:
         conn.execute(statement)
@@ -152,9 +159,7 @@ def test_verify_passes_on_an_empty_trail(app: Flask) -> None:
 def test_prune_then_verify_starts_from_the_stored_anchor(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store, "now", lambda: now() - timedelta(days=100))
-    append(app, 3)
-    monkeypatch.undo()
+    append_aged(app, monkeypatch, 3)
     kept = append(app, 2)
     result = cli(app, "prune", "--older-than", "90d")
     assert result.exit_code == 0
@@ -177,9 +182,7 @@ def test_prune_then_verify_starts_from_the_stored_anchor(
 def test_prune_dry_run_says_what_would_go_and_changes_nothing(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store, "now", lambda: now() - timedelta(days=100))
-    append(app, 3)
-    monkeypatch.undo()
+    append_aged(app, monkeypatch, 3)
     append(app, 2)
     before = audit_rows(app, kind=None)
     result = cli(app, "prune", "--older-than", "90d", "--dry-run")
@@ -192,9 +195,7 @@ def test_prune_dry_run_says_what_would_go_and_changes_nothing(
 def test_prune_of_everything_keeps_the_chain_going(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store, "now", lambda: now() - timedelta(days=100))
-    append(app, 3)
-    monkeypatch.undo()
+    append_aged(app, monkeypatch, 3)
     assert cli(app, "prune", "--older-than", "90d").exit_code == 0
     assert cli(app, "verify").exit_code == 0
     append(app, 2)
@@ -204,9 +205,7 @@ def test_prune_of_everything_keeps_the_chain_going(
 def test_tampering_with_the_anchor_after_prune_is_caught(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store, "now", lambda: now() - timedelta(days=100))
-    append(app, 2)
-    monkeypatch.undo()
+    append_aged(app, monkeypatch, 2)
     append(app, 2)
     cli(app, "prune", "--older-than", "90d")
     update(app, audit_chain.update().values(anchor_hash="f" * 64))

@@ -1,4 +1,4 @@
-"""The tamper-evident audit trail of every provider call (DESIGN §4)."""
+"""The tamper-evident audit trail: every provider call and every operator action."""
 
 from __future__ import annotations
 
