@@ -67,7 +67,9 @@ def recorded_request_ids(database_url: str) -> list[str]:
     engine = sa.create_engine(database_url)
     try:
         with engine.connect() as conn:
-            return list(conn.execute(sa.select(audit_events.c.request_id)).scalars())
+            # Model calls only: the key the load uses has its key_created record too.
+            calls = sa.select(audit_events.c.request_id).where(audit_events.c.kind == "model_call")
+            return list(conn.execute(calls).scalars())
     finally:
         engine.dispose()
 
