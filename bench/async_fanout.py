@@ -16,21 +16,24 @@ import time
 
 import httpx2
 import openai
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 from openai import AsyncAzureOpenAI
 
 from ielts_service import audit, create_app
 from ielts_service.ai import get_provider
-from ielts_service.ai.azure import _interpret, _map_api_error, _replace
+from ielts_service.ai.azure import map_api_error, with_latency
+from ielts_service.ai.ielts_format import interpret
 from ielts_service.ai.prompts import PROMPT_VERSION, build_messages, messages_sha256
 from ielts_service.ai.prompts import response_format as schema_for
 from ielts_service.ai.types import CallRecord, Generation, UpstreamFailure
 from ielts_service.api.speaking_tests import finish_speaking_test
+from ielts_service.audit import request_context
 from ielts_service.auth import require_scope
 from ielts_service.config import Settings
-from ielts_service.generation import _observe, request_context
+from ielts_service.generation import observe
 from ielts_service.limits import per_key_limits
 from ielts_service.schemas import SpeakingTestRequest
+from ielts_service.state import get_settings
 from ielts_service.validation import parse_body
 
 bp = Blueprint("bench_async_fanout", __name__)
@@ -75,11 +78,11 @@ async def _call(
         )
         completion = raw.parse()
     except openai.APIError as exc:
-        failure = _map_api_error(exc, _replace(call, started))
-        _observe(failure.call, failure.code, time.perf_counter() - started)
+        failure = map_api_error(exc, with_latency(call, started))
+        observe(failure.call, failure.code, time.perf_counter() - started)
         return failure
     choice, usage = completion.choices[0], completion.usage
-    call = _replace(
+    call = with_latency(
         call,
         started,
         retries=raw.retries_taken,
@@ -89,11 +92,11 @@ async def _call(
         output_text=choice.message.content,
     )
     try:
-        generation = _interpret(call, part, count)
+        generation = interpret(call, part, count)
     except UpstreamFailure as failure:
-        _observe(failure.call, failure.code, time.perf_counter() - started)
+        observe(failure.call, failure.code, time.perf_counter() - started)
         return failure
-    _observe(generation.call, "success", time.perf_counter() - started)
+    observe(generation.call, "success", time.perf_counter() - started)
     return generation
 
 
@@ -113,7 +116,7 @@ def create_speaking_test_async() -> Response:
     ctx, provider = request_context(), get_provider()
     jobs = [(1, body.part1_count), (2, 1), (3, body.part3_count)]
     intent_ids = audit.open_intents(ctx, provider, body.topic, [part for part, _ in jobs])
-    results = asyncio.run(_all_parts(current_app.config["SETTINGS"], body.topic, jobs))
+    results = asyncio.run(_all_parts(get_settings(), body.topic, jobs))
     return finish_speaking_test(ctx, provider, body.topic, results, intent_ids)
 
 

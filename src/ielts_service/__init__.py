@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-try:
-    __version__ = version("ielts-question-service")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
-
 from .config import Settings, load_settings
+from .version import __version__
+
+__all__ = ["__version__", "create_app"]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app: settings, logging, errors, database, keys, limits, API, metrics."""
     from . import (
-        access_log,
         ai,
         api,
         audit,
@@ -28,23 +23,24 @@ def create_app(settings: Settings | None = None) -> Flask:
         errors,
         limits,
         metrics,
-        request_id,
-        security,
     )
     from .audit import verify_metrics
+    from .hooks import register_request_hooks
     from .keys import KeyStore
     from .logging_setup import configure_logging
+    from .redaction import Redactor
     from .sentry import init_sentry
+    from .state import bind_settings
     from .validation import MAX_CONTENT_LENGTH
 
     settings = settings or load_settings()
-    configure_logging(settings, __version__)
-    init_sentry(settings, __version__)
+    redactor = Redactor(settings.secret_values())  # one for the log lines and Sentry events
+    configure_logging(settings, __version__, redactor)
+    init_sentry(settings, __version__, redactor)
 
     app = Flask(__name__, static_folder=None)  # files are served by the docs blueprint
-    app.config.update(
-        SETTINGS=settings, DEBUG=settings.DEBUG, MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH
-    )
+    bind_settings(app, settings)
+    app.config.update(DEBUG=settings.DEBUG, MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     # Trailing and doubled slashes are accepted as they are, never redirected.
     app.url_map.strict_slashes = False
@@ -54,10 +50,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             app.wsgi_app, x_for=settings.TRUSTED_PROXY_HOPS, x_proto=settings.TRUSTED_PROXY_HOPS
         )
 
-    request_id.init_app(app)
-    access_log.init_app(app)
     errors.init_app(app)
-    security.init_app(app, settings)
     db.init_app(app, settings)
     auth.init_app(app, KeyStore(db.get_engine_of(app), settings.KEY_CACHE_TTL_S))
     limits.init_app(app, settings)
@@ -67,6 +60,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     metrics.init_app(app, settings, __version__)
     verify_metrics.init_metrics(app, db.get_engine_of(app))
     dev_key.init_app(app, settings)
+    # After the extensions (limits, metrics) have registered theirs: see hooks.py.
+    register_request_hooks(app, settings)
     if settings.ENABLE_TEST_ROUTES:
         from .api import test_routes
 

@@ -6,13 +6,14 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import limits, metrics
 from .errors import ApiError
 from .key_commands import keys_cli
 from .keys import ApiKey, KeyStore
+from .state import request_state
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
@@ -48,11 +49,6 @@ def require_scope(scope: str) -> Callable[[ViewT], ViewT]:
     return decorate
 
 
-def current_key() -> ApiKey | None:
-    key: ApiKey | None = g.get("api_key")
-    return key
-
-
 def authenticate() -> ApiKey:
     """The request's key, or ApiError 401 saying why not (429 if this IP guessed too often)."""
     limits.refuse_if_ip_exhausted()
@@ -70,7 +66,7 @@ def authenticate() -> ApiKey:
                 headers={"Retry-After": "5"},
             ) from exc
         if key and reason == "ok":
-            g.api_key = key
+            request_state().key = key
             return key
     metrics.AUTH_FAILURES.labels(reason=reason).inc()
     limits.charge_refused_credentials()

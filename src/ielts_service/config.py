@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 from limits import parse_many
@@ -153,9 +154,13 @@ class Settings(BaseSettings):
         return (not self.is_production) if self.AUTO_MIGRATE is None else self.AUTO_MIGRATE
 
     def secret_values(self) -> list[str]:
-        """Configured secrets, for log and Sentry redaction."""
+        """Configured secrets, for log and Sentry redaction (a DSN's key and secret also alone)."""
         secrets = [self.AZURE_OPENAI_API_KEY, self.SENTRY_DSN, self.METRICS_TOKEN]
-        return [s.get_secret_value() for s in secrets if s and s.get_secret_value()]
+        values = [s.get_secret_value() for s in secrets if s and s.get_secret_value()]
+        if self.SENTRY_DSN:
+            dsn = urlsplit(self.SENTRY_DSN.get_secret_value())
+            values += [part for part in (dsn.username, dsn.password) if part]
+        return values
 
 
 def load_settings() -> Settings:

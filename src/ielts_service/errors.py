@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, g, jsonify
+from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
+
+from .state import request_state
 
 # Plain HTTP errors raised by Flask/werkzeug, mapped to the API's codes.
 HTTP_CODES = {
@@ -53,20 +55,21 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """Build the error envelope; the only place that does."""
+    state = request_state()
     body: dict[str, Any] = {
         "status": "error",
         "code": code,
         "message": message,
-        "request_id": g.get("request_id"),
+        "request_id": state.request_id,
     }
     if details is not None:
         body["details"] = details
     response = jsonify(body)
     response.status_code = status
     response.headers.update(headers or {})
-    g.error_code = code
+    state.error_code = code
     if "Retry-After" in response.headers:
-        g.retry_after = response.headers["Retry-After"]
+        state.retry_after = response.headers["Retry-After"]
     return response
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
-
-from flask import g, request
+from dataclasses import replace
 
 from . import audit, metrics
 from .ai import QuestionProvider
 from .ai.relevance import on_topic
 from .ai.types import CallRecord, Generation, UpstreamFailure
+from .audit import RequestContext, request_context
+from .state import request_state
 
 log = logging.getLogger(__name__)
 # Failures of the upstream itself, after the SDK's retries: an error line, and through the
@@ -24,29 +24,6 @@ _REPORTED_FAILURES = {
 }
 
 
-@dataclass(frozen=True)
-class RequestContext:
-    """What the audit trail needs of the request, captured once so worker threads can use it."""
-
-    request_id: str
-    key_id: str | None
-    client_ip: str | None
-    route: str
-    started: float
-
-
-def request_context() -> RequestContext:
-    key = g.get("api_key")
-    rule = request.url_rule.rule if request.url_rule else request.path
-    return RequestContext(
-        request_id=g.request_id,
-        key_id=key.id if key else None,
-        client_ip=request.remote_addr,
-        route=rule,
-        started=g.get("request_started", time.perf_counter()),
-    )
-
-
 def call_provider(
     provider: QuestionProvider, topic: str, part: int, count: int = 1
 ) -> Generation | UpstreamFailure:
@@ -56,11 +33,11 @@ def call_provider(
     try:
         generation = provider.generate(topic, part, count)
     except UpstreamFailure as failure:
-        _observe(failure.call, failure.code, time.perf_counter() - started)
+        observe(failure.call, failure.code, time.perf_counter() - started)
         return failure
     call = replace(generation.call, on_topic=on_topic(topic, generation))
     generation = replace(generation, call=call)
-    _observe(call, "success", time.perf_counter() - started)
+    observe(call, "success", time.perf_counter() - started)
     if not call.on_topic:
         metrics.AI_OUTPUT_OFFTOPIC.labels(provider=call.provider, part=str(call.part)).inc()
     if generation.match:
@@ -123,10 +100,13 @@ def _report(failure: UpstreamFailure) -> None:
 
 def charge_tokens(generations: list[Generation]) -> None:
     """Tokens the answer used, charged to the key's daily budget after the response."""
-    g.tokens_used = sum(gen.call.prompt_tokens + gen.call.completion_tokens for gen in generations)
+    request_state().tokens_used = sum(
+        gen.call.prompt_tokens + gen.call.completion_tokens for gen in generations
+    )
 
 
-def _observe(call: CallRecord, outcome: str, seconds: float) -> None:
+def observe(call: CallRecord, outcome: str, seconds: float) -> None:
+    """Record one provider call's metrics: outcome, latency, retries, tokens, rejections."""
     labels = {"provider": call.provider, "model": call.model}
     metrics.AI_REQUESTS.labels(**labels, part=str(call.part), outcome=outcome).inc()
     metrics.AI_LATENCY.labels(**labels, part=str(call.part)).observe(seconds)

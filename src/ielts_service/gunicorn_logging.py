@@ -6,9 +6,10 @@ from typing import Any
 
 from gunicorn.glogging import Logger  # type: ignore[import-untyped]
 
-from . import __version__
 from .config import load_settings
 from .logging_setup import configure_logging
+from .redaction import Redactor
+from .version import __version__
 
 
 class JsonLogger(Logger):  # type: ignore[misc]
@@ -17,7 +18,8 @@ class JsonLogger(Logger):  # type: ignore[misc]
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
         # The master configures logging here; each worker again when it builds the app.
-        configure_logging(load_settings(), __version__)
+        settings = load_settings()
+        configure_logging(settings, __version__, Redactor(settings.secret_values()))
         for log in (self.error_log, self.access_log):
             for handler in log.handlers[:]:
                 log.removeHandler(handler)

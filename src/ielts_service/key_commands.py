@@ -3,37 +3,26 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from limits import parse_many
 
 from . import keys
 from .audit import cli_actor
+from .cli_types import DURATION
 from .clock import now
 from .db import get_engine
+from .state import get_settings
 
 keys_cli = AppGroup("keys", help="Manage API keys (secrets are shown once, at creation).")
-
-_DURATION = re.compile(r"(\d+)([smhdw])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_duration(text: str) -> timedelta:
-    """'90d', '12h', '30m', '2w' → timedelta."""
-    match = _DURATION.fullmatch(text.strip())
-    if not match:
-        raise click.BadParameter(f"{text!r} is not a duration such as 30d, 12h or 15m")
-    return timedelta(**{_UNITS[match[2]]: int(match[1])})
 
 
 def _lifetime(_ctx: click.Context, _param: click.Parameter, value: str | None) -> timedelta | None:
     if value is None:
         return None
-    lifetime = parse_duration(value)
+    lifetime = DURATION.convert(value, _param, _ctx)
     if not lifetime:
         raise click.BadParameter("a key's lifetime must be longer than zero")
     return lifetime
@@ -137,8 +126,12 @@ def revoke_command(name: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def rotate_command(name: str, grace: str | None, as_json: bool) -> None:
     """Give key NAME a new secret, printed once; the old one works for the grace period."""
-    settings = current_app.config["SETTINGS"]
-    period = parse_duration(grace) if grace else timedelta(seconds=settings.KEY_ROTATION_GRACE_S)
+    settings = get_settings()
+    period = (
+        DURATION.convert(grace, None, None)
+        if grace
+        else timedelta(seconds=settings.KEY_ROTATION_GRACE_S)
+    )
     try:
         key, secret = keys.rotate_key(get_engine(), name, period, actor=cli_actor())
     except keys.KeyOperationError as exc:

@@ -12,7 +12,6 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeGuard, TypeVar
 
@@ -22,6 +21,7 @@ from sqlalchemy.engine import Engine
 from .audit.operator import change_of, cli_actor, record_operator_action
 from .audit.store import write_transaction
 from .clock import now
+from .key_record import ApiKey as ApiKey  # where callers have always found it
 from .tables import api_keys
 
 SCOPES = ("questions:generate", "audit:read", "admin")
@@ -32,43 +32,6 @@ _LAST_USED_EVERY = timedelta(minutes=1)
 _When = TypeVar("_When", datetime, None)
 # What key_created and key_updated records show of a key (never its secret or hash).
 _AUDITED = ("name", "scopes", "rate_limit", "token_budget", "expires_at", "revoked_at")
-
-
-@dataclass(frozen=True)
-class ApiKey:
-    """A stored key, without its secret."""
-
-    id: str
-    name: str
-    scopes: frozenset[str]
-    rate_limit: str | None
-    token_budget: int | None
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    last_used_at: datetime | None
-    secret_hash: str
-    previous_secret_hash: str | None
-    previous_valid_until: datetime | None
-
-    @property
-    def prefix(self) -> str:
-        return f"iq_{self.id}"
-
-    def public(self) -> dict[str, object]:
-        """Everything about the key that may be shown: never the secret or its hash."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "prefix": self.prefix,
-            "scopes": sorted(self.scopes),
-            "rate_limit": self.rate_limit,
-            "token_budget": self.token_budget,
-            "created_at": _iso(self.created_at),
-            "expires_at": _iso(self.expires_at),
-            "revoked_at": _iso(self.revoked_at),
-            "last_used_at": _iso(self.last_used_at),
-        }
 
 
 class KeyOperationError(Exception):
@@ -295,7 +258,3 @@ def _utc(value: _When) -> _When:
     if value is None or value.tzinfo:
         return value
     return value.replace(tzinfo=UTC)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None

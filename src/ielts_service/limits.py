@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, request
 from flask_limiter import Limiter, RateLimitExceeded
 from limits import RateLimitItem, parse_many
 
@@ -20,6 +20,7 @@ from . import metrics
 from .config import Settings
 from .errors import ApiError, error_response
 from .memory_limits import storage_uri
+from .state import current_key, get_settings, request_state
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
@@ -35,7 +36,7 @@ def _client_ip() -> str:
 
 
 def _key_id() -> str:
-    key = g.get("api_key")
+    key = current_key()
     return key.id if key else ""
 
 
@@ -49,7 +50,7 @@ limiter = Limiter(
 
 
 def _unauthenticated_limits() -> list[RateLimitItem]:
-    return parse_many(current_app.config["SETTINGS"].RATE_LIMIT_UNAUTHENTICATED)
+    return parse_many(get_settings().RATE_LIMIT_UNAUTHENTICATED)
 
 
 def refuse_if_ip_exhausted() -> None:
@@ -92,14 +93,14 @@ def charge_refused_credentials() -> None:
 
 
 def _key_request_limit() -> str:
-    key = g.get("api_key")
-    default: str = current_app.config["SETTINGS"].RATE_LIMIT_DEFAULT
+    key = current_key()
+    default: str = get_settings().RATE_LIMIT_DEFAULT
     return key.rate_limit if key and key.rate_limit else default
 
 
 def _key_token_budget() -> str:
-    key = g.get("api_key")
-    default: int = current_app.config["SETTINGS"].TOKEN_BUDGET_DAILY
+    key = current_key()
+    default: int = get_settings().TOKEN_BUDGET_DAILY
     budget = key.token_budget if key and key.token_budget else default
     return f"{budget}/day"
 
@@ -107,7 +108,8 @@ def _key_token_budget() -> str:
 def _tokens_used() -> int:
     # Before the view (the test) this is 1: refused once usage has reached the budget.
     # After it, the tokens the answer really used.
-    return int(g.get("tokens_used", 1))
+    used = request_state().tokens_used
+    return 1 if used is None else used
 
 
 def per_key_limits(view: ViewT) -> ViewT:
@@ -134,13 +136,13 @@ def _on_exceeded(exc: RateLimitExceeded) -> Response:
     return error_response(429, "rate_limited", f"rate limit exceeded: {exc.description}")
 
 
-def _fix_retry_after(response: Response) -> Response:
+def fix_retry_after(response: Response) -> Response:
     """flask-limiter sets Retry-After on every response, from its own windows.
 
     Keep its value on its own 429s, restore the one an error chose (an upstream's, the
     circuit's), and drop it where it means nothing.
     """
-    chosen = g.get("retry_after")
+    chosen = request_state().retry_after
     if chosen is not None:
         response.headers["Retry-After"] = chosen
     elif response.status_code != 429:
@@ -148,7 +150,7 @@ def _fix_retry_after(response: Response) -> Response:
     return response
 
 
-def _record_fallback(response: Response) -> Response:
+def record_fallback(response: Response) -> Response:
     """Mirror in the gauge whether this process limits from its in-memory fallback.
 
     Read from the limiter's state, not from its log lines: the recovery line is INFO and
@@ -172,9 +174,6 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_connect_timeout": 1, "socket_timeout": 1}
     if settings.RATELIMIT_STORAGE_URI.startswith("memory://"):
         app.config["RATELIMIT_STORAGE_OPTIONS"] = {}
-    # Registered before the limiter's own hook, so these run after it (reverse order).
-    app.after_request(_fix_retry_after)
-    app.after_request(_record_fallback)
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, _on_exceeded)
     metrics.RATE_LIMIT_FALLBACK.set(0)

@@ -18,7 +18,7 @@ from pythonjsonlogger.orjson import OrjsonFormatter
 
 from .config import Settings
 from .process_kind import in_cli_command
-from .redaction import Redactor, redactor_for
+from .redaction import Redactor
 from .request_id import current_request_id
 
 _RESERVED = ("request_id", "version", "environment")
@@ -123,10 +123,10 @@ def build_formatter(settings: Settings, version: str) -> logging.Formatter:
     )
 
 
-def configure_logging(settings: Settings, version: str) -> None:
+def configure_logging(settings: Settings, version: str, redactor: Redactor) -> None:
     """Replace the root logger's handlers with the service's stream and file handlers."""
     formatter = build_formatter(settings, version)
-    context = ContextFilter(redactor_for(settings))
+    context = ContextFilter(redactor)
     handlers: list[logging.Handler] = [logging.StreamHandler(_stream())]
     if settings.LOG_FILE:
         Path(settings.LOG_FILE).parent.mkdir(parents=True, exist_ok=True)

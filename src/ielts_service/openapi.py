@@ -8,7 +8,6 @@ from flask import Flask
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from . import __version__
 from .schemas import (
     AuditEventsPage,
     AuditQuery,
@@ -18,6 +17,7 @@ from .schemas import (
     SpeakingTest,
     SpeakingTestRequest,
 )
+from .version import __version__
 
 _REF = "#/components/schemas/{model}"
 _ERRORS = {

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
-
-if TYPE_CHECKING:
-    from .config import Settings
+from typing import Any
 
 REDACTED = "[REDACTED]"
 _CREDENTIAL_FIELDS = r"api[-_]?key|authorization|token|secret|password"
@@ -71,12 +67,3 @@ class Redactor:
         if isinstance(value, list | tuple):
             return type(value)(self.value(v) for v in value)
         return value
-
-
-def redactor_for(settings: Settings) -> Redactor:
-    """A redactor for the configured secrets, the DSN's key and secret included on their own."""
-    values = settings.secret_values()
-    if settings.SENTRY_DSN:
-        dsn = urlsplit(settings.SENTRY_DSN.get_secret_value())
-        values += [part for part in (dsn.username, dsn.password) if part]
-    return Redactor(values)

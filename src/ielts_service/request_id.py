@@ -10,7 +10,9 @@ import re
 import uuid
 from contextvars import ContextVar
 
-from flask import Flask, Response, g, request
+from flask import Response, request
+
+from .state import request_state
 
 HEADER = "X-Request-ID"
 _VALID = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -22,26 +24,23 @@ def current_request_id() -> str | None:
     return _current.get()
 
 
-def _assign() -> None:
+def assign() -> None:
+    """The request's id: the client's when well-formed, else a new one."""
     offered = request.headers.get(HEADER, "")
-    g.request_id = offered if _VALID.fullmatch(offered) else uuid.uuid4().hex
-    g.request_id_token = _current.set(g.request_id)
+    state = request_state()
+    state.request_id = offered if _VALID.fullmatch(offered) else uuid.uuid4().hex
+    state.request_id_token = _current.set(state.request_id)
 
 
-def _echo(response: Response) -> Response:
-    response.headers[HEADER] = g.get("request_id") or ""
+def echo(response: Response) -> Response:
+    """X-Request-ID on every response."""
+    response.headers[HEADER] = request_state().request_id or ""
     return response
 
 
-def _forget(_exc: BaseException | None) -> None:
-    # Server threads are reused: lines logged after this request must not carry its id.
-    token = g.pop("request_id_token", None)
-    if token is not None:
-        _current.reset(token)
-
-
-def init_app(app: Flask) -> None:
-    # First before_request of the app, so every later hook and error sees the id.
-    app.before_request_funcs.setdefault(None, []).insert(0, _assign)
-    app.after_request(_echo)
-    app.teardown_request(_forget)
+def forget(_exc: BaseException | None) -> None:
+    """Server threads are reused: lines logged after this request must not carry its id."""
+    state = request_state()
+    if state.request_id_token is not None:
+        _current.reset(state.request_id_token)
+        state.request_id_token = None

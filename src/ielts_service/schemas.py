@@ -103,6 +103,16 @@ class SpeakingTest(StrictModel):
     usage: Usage
 
 
+class Liveness(StrictModel):
+    alive: Literal[True]
+
+
+class Readiness(StrictModel):
+    database: Literal["ok"]
+    ratelimit_store: Literal["ok"]
+    provider: str
+
+
 class ErrorDetail(StrictModel):
     field: str
     message: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask, Response, request
+from flask import Response, request
 
 from .config import Settings
 
@@ -21,6 +21,7 @@ CORS_EXPOSE_HEADERS = (
 
 
 def _secure(response: Response) -> Response:
+    """Headers every response carries; /docs also gets its own content security policy."""
     response.headers["X-Content-Type-Options"] = "nosniff"
     if "Cache-Control" not in response.headers:  # static assets set their own
         response.headers["Cache-Control"] = "no-store"
@@ -47,7 +48,8 @@ def _cors(origins: frozenset[str]) -> Callable[[Response], Response]:
     return add_cors
 
 
-def init_app(app: Flask, settings: Settings) -> None:
-    app.after_request(_secure)
+def response_hooks(settings: Settings) -> list[Callable[[Response], Response]]:
+    """The after_request hooks of this module, in the order they run (see hooks.py)."""
     if settings.cors_origins:
-        app.after_request(_cors(settings.cors_origins))
+        return [_cors(settings.cors_origins), _secure]
+    return [_secure]

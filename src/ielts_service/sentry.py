@@ -6,10 +6,11 @@ import logging
 import sys
 from typing import Any
 
-from flask import Flask, g, has_request_context, request, request_finished
+from flask import Flask, has_request_context, request, request_finished
 
 from .config import Settings
-from .redaction import REDACTED, Redactor, redactor_for
+from .redaction import REDACTED, Redactor
+from .state import current_key, request_state
 
 _DROPPED_REQUEST_FIELDS = ("cookies", "data", "query_string", "env")
 _SECRET_HEADERS = ("authorization", "x-api-key", "cookie")
@@ -20,7 +21,7 @@ def release(version: str, settings: Settings) -> str:
     return f"ielts-question-service@{version}{suffix}"
 
 
-def init_sentry(settings: Settings, version: str) -> None:
+def init_sentry(settings: Settings, version: str, redactor: Redactor) -> None:
     """Start the SDK when a DSN is configured; errors (log level ERROR) become events."""
     if not settings.SENTRY_DSN:
         return
@@ -31,8 +32,6 @@ def init_sentry(settings: Settings, version: str) -> None:
     from sentry_sdk.integrations.logging import LoggingIntegration
     from sentry_sdk.integrations.redis import RedisIntegration
     from sentry_sdk.integrations.sqlalchemy import SqlalchemyIntegration
-
-    redactor = redactor_for(settings)
 
     def scrub(event: Any, _hint: Any) -> Any:
         return _scrub(event, redactor)
@@ -62,9 +61,9 @@ def init_sentry(settings: Settings, version: str) -> None:
 
 
 def _request_tags() -> dict[str, str]:
-    key = g.get("api_key")
+    key = current_key()
     tags = {
-        "request_id": g.get("request_id"),
+        "request_id": request_state().request_id,
         "key_id": key.id if key else None,
         "route": request.url_rule.rule if request.url_rule else None,
     }

@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 from ulid import ULID
 
 from ielts_service.audit import store
-from ielts_service.audit.chain import hashed_fields, iso_utc
-from ielts_service.clock import now
+from ielts_service.audit.chain import hashed_fields
+from ielts_service.clock import iso_utc, now
 from ielts_service.config import Settings
 from ielts_service.db import build_engine, upgrade
 from ielts_service.tables import AUDIT_SCHEMA_VERSION, audit_events

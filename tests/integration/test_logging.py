@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from ielts_service import create_app
 from ielts_service.config import Settings
 from ielts_service.logging_setup import configure_logging
+from ielts_service.redaction import Redactor
 
 BASE_FIELDS = {"timestamp", "level", "logger", "message", "request_id", "version", "environment"}
 ACCESS_FIELDS = {
@@ -216,7 +217,7 @@ def test_console_format_is_one_readable_line(
 def test_stdout_gets_the_same_json(
     make_settings: Callable[..., Settings], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    configure_logging(make_settings(), "9.9.9")
+    configure_logging(make_settings(), "9.9.9", Redactor())
     logging.getLogger("ielts_service.test").warning("to stdout")
     [line] = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
     assert set(line) == BASE_FIELDS

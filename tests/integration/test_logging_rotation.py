@@ -15,8 +15,9 @@ WRITER = """
 import logging, sys
 from ielts_service.config import Settings
 from ielts_service.logging_setup import configure_logging
+from ielts_service.redaction import Redactor
 configure_logging(Settings(APP_ENV="test", LOG_FILE=sys.argv[1], LOG_MAX_BYTES=4096,
-                           LOG_BACKUP_COUNT=5000), "0.0.0")
+                           LOG_BACKUP_COUNT=5000), "0.0.0", Redactor())
 for n in range(int(sys.argv[3])):
     logging.getLogger("writer").warning("line", extra={"writer": sys.argv[2], "n": n})
 """

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from ielts_service.config import Settings
-from ielts_service.redaction import REDACTED, Redactor, redactor_for
+from ielts_service.redaction import REDACTED, Redactor
 
 KEY_ID = "0123456789ab"
 KEY_SECRET = "Zq3-x_9K2mPbT7vW4nY8rL1sD6fH0jA5cE2gU9iO3kM"
@@ -19,7 +19,8 @@ DSN = f"https://{DSN_PUBLIC}:{DSN_SECRET}@o1.ingest.sentry.io/42"
 
 @pytest.fixture
 def redactor(make_settings: Callable[..., Settings]) -> Redactor:
-    return redactor_for(make_settings(AZURE_OPENAI_API_KEY=AZURE_KEY, SENTRY_DSN=DSN))
+    settings = make_settings(AZURE_OPENAI_API_KEY=AZURE_KEY, SENTRY_DSN=DSN)
+    return Redactor(settings.secret_values())
 
 
 @pytest.mark.parametrize(

@@ -78,10 +78,6 @@ class AzureProvider:
         self._client = build_client(settings, token_provider)
         self._breaker = breaker
 
-    @property
-    def breaker(self) -> CircuitBreaker:
-        return self._breaker
-
     def close(self) -> None:
         self._client.close()
 
@@ -114,8 +110,8 @@ class AzureProvider:
                 temperature=0.8,
             )
         except openai.APIError as exc:
-            call = _replace(call, started, retries=_retries_taken(exc))
-            failure = _map_api_error(exc, call)
+            call = with_latency(call, started, retries=_retries_taken(exc))
+            failure = map_api_error(exc, call)
             if failure.code in _AVAILABILITY_FAILURES:
                 self._breaker.record_failure()
             else:
@@ -130,13 +126,13 @@ class AzureProvider:
         try:
             completion = raw.parse()
         except (ValueError, openai.APIResponseValidationError) as exc:
-            unreadable = _replace(call, started, retries=raw.retries_taken, output_valid=False)
+            unreadable = with_latency(call, started, retries=raw.retries_taken, output_valid=False)
             raise UpstreamFailure(
                 502, "upstream_invalid_response", "the model's reply was not JSON", unreadable
             ) from exc
         choice = completion.choices[0]
         usage = completion.usage
-        call = _replace(
+        call = with_latency(
             call,
             started,
             retries=raw.retries_taken,
@@ -152,7 +148,8 @@ class AzureProvider:
 _AVAILABILITY_FAILURES = {"upstream_timeout", "upstream_error", "upstream_rate_limited"}
 
 
-def _replace(call: CallRecord, started: float, **changes: Any) -> CallRecord:
+def with_latency(call: CallRecord, started: float, **changes: Any) -> CallRecord:
+    """The call record with the latency since `started` and the given changes."""
     latency_ms = round((time.perf_counter() - started) * 1000, 2)
     return replace(call, upstream_latency_ms=latency_ms, **changes)
 
@@ -162,7 +159,7 @@ def _retries_taken(exc: openai.APIError) -> int:
     return int(exc.request.headers.get("x-stainless-retry-count", "0"))
 
 
-def _map_api_error(exc: openai.APIError, call: CallRecord) -> UpstreamFailure:
+def map_api_error(exc: openai.APIError, call: CallRecord) -> UpstreamFailure:
     """DESIGN §3's mapping from what the SDK raised (after its retries) to the client's error."""
     if isinstance(exc, openai.APITimeoutError):
         return UpstreamFailure(504, "upstream_timeout", "the model did not answer in time", call)

@@ -9,15 +9,16 @@ import json
 import sqlalchemy as sa
 from flask import Blueprint, Response
 
-from ..audit.chain import as_utc, jsonable
+from ..audit.chain import jsonable
 from ..auth import require_scope
+from ..clock import as_utc
 from ..db import get_engine
 from ..errors import ApiError
 from ..limits import per_key_limits
 from ..schemas import AuditEvent, AuditEventsPage, AuditQuery
 from ..tables import api_keys, audit_events
 from ..validation import parse_query
-from . import success
+from .envelope import success
 
 bp = Blueprint("audit_events", __name__)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app
 
 from .. import db, limits
 from ..errors import error_response
+from ..schemas import Liveness, Readiness
+from .envelope import success
 
 bp = Blueprint("health", __name__)
 
@@ -13,7 +15,7 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz() -> Response:
     """The process is alive."""
-    return jsonify({"status": "success", "data": {"alive": True}})
+    return success(Liveness(alive=True))
 
 
 @bp.get("/readyz")
@@ -29,9 +31,4 @@ def readyz() -> Response:
         names = ", ".join(item["field"] for item in failed)
         return error_response(503, "not_ready", f"not ready: {names}", details=failed)
     provider = current_app.extensions["question_provider"]
-    return jsonify(
-        {
-            "status": "success",
-            "data": {"database": "ok", "ratelimit_store": "ok", "provider": provider.name},
-        }
-    )
+    return success(Readiness(database="ok", ratelimit_store="ok", provider=provider.name))

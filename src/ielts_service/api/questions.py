@@ -10,7 +10,7 @@ from ..generation import generate_one
 from ..limits import per_key_limits
 from ..schemas import Question, QuestionRequest, Usage
 from ..validation import parse_body
-from . import success
+from .envelope import success
 
 bp = Blueprint("questions", __name__)
 

@@ -5,23 +5,19 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 
 from .. import audit
 from ..ai import QuestionProvider, get_provider
 from ..ai.types import Generation, UpstreamFailure
+from ..audit import RequestContext, request_context
 from ..auth import require_scope
-from ..generation import (
-    RequestContext,
-    call_provider,
-    charge_tokens,
-    commit_audit,
-    request_context,
-)
+from ..generation import call_provider, charge_tokens, commit_audit
 from ..limits import per_key_limits
 from ..schemas import CueCard, SpeakingTest, SpeakingTestRequest, Usage
+from ..state import get_settings
 from ..validation import parse_body
-from . import success
+from .envelope import success
 
 bp = Blueprint("speaking_tests", __name__)
 
@@ -35,7 +31,7 @@ def create_speaking_test() -> Response:
     ctx, provider = request_context(), get_provider()
     jobs = [(1, body.part1_count), (2, 1), (3, body.part3_count)]
     intent_ids = audit.open_intents(ctx, provider, body.topic, [part for part, _ in jobs])
-    parallel = min(len(jobs), current_app.config["SETTINGS"].SPEAKING_TEST_MAX_PARALLEL)
+    parallel = min(len(jobs), get_settings().SPEAKING_TEST_MAX_PARALLEL)
     # One short-lived pool per request, bounded, nothing shared. It beat asyncio with a
     # per-request AsyncAzureOpenAI on latency, CPU and throughput (bench/fanout.py).
     # Each job runs in a copy of this context, so its log lines carry the request id.

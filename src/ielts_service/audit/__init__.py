@@ -6,14 +6,16 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, request
 
 from .. import metrics
 from ..db import get_engine
 from ..errors import ApiError
+from ..state import get_settings, request_state
 from . import intents, store
 from .chain import jsonable
 from .operator import change_of, cli_actor, key_actor, record_operator_action
@@ -30,16 +32,39 @@ __all__ = [
 
 if TYPE_CHECKING:
     from ..ai.types import CallRecord, QuestionProvider
-    from ..generation import RequestContext
 
 audit_log = logging.getLogger("ielts_service.audit")
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What the audit trail needs of the request, captured once so worker threads can use it."""
+
+    request_id: str
+    key_id: str | None
+    client_ip: str | None
+    route: str
+    started: float
+
+
+def request_context() -> RequestContext:
+    """The current request, as its audit records describe it."""
+    state = request_state()
+    rule = request.url_rule.rule if request.url_rule else request.path
+    return RequestContext(
+        request_id=state.request_id or "",
+        key_id=state.key.id if state.key else None,
+        client_ip=request.remote_addr,
+        route=rule,
+        started=time.perf_counter() if state.started is None else state.started,
+    )
 
 
 def build_record(
     ctx: RequestContext, call: CallRecord, *, outcome: str, status: int
 ) -> dict[str, Any]:
     """The fields of one audit record (id, time and chain fields are added on append)."""
-    settings = current_app.config["SETTINGS"]
+    settings = get_settings()
     return {
         "kind": "model_call",
         "request_id": ctx.request_id,

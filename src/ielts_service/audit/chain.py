@@ -6,29 +6,18 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 
+from ..clock import iso_utc
 from ..tables import AUDIT_FIELDS, AUDIT_SCHEMA_VERSION
 
 GENESIS = "0" * 64
 _TIMES = frozenset(f.name for f in AUDIT_FIELDS if isinstance(f.type, sa.DateTime))
-
-
-def as_utc(value: datetime) -> datetime:
-    """The same instant in UTC; SQLite stores and compares times as naive UTC text."""
-    if value.tzinfo is None:  # SQLite hands back naive datetimes; everything stored is UTC
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def iso_utc(value: datetime) -> str:
-    """ISO 8601 in UTC with microseconds, the form hashed and exported."""
-    return as_utc(value).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def jsonable(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,9 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.engine import Engine
 
-from ..clock import now
+from ..clock import iso_utc, now
 from ..tables import audit_chain, audit_checkpoints
-from .chain import iso_utc
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import IO
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
+from ..cli_types import DURATION
 from ..clock import now
 from ..db import get_engine
-from ..key_commands import parse_duration
+from ..state import get_settings
 from ..tables import audit_events
 from . import checkpoints, retention, store, verification
 from .chain import Verdict, jsonable
@@ -55,7 +55,7 @@ def verify_command(
     """Check the hash chain and the signed checkpoints; exit 1 naming the first broken record."""
     if from_seq is not None and incremental:
         raise click.UsageError("--from-seq and --incremental are two ways to pick the start")
-    settings = current_app.config["SETTINGS"]
+    settings = get_settings()
     try:
         public = (
             checkpoints.load_verify_key(settings.AUDIT_VERIFY_KEY_FILE)
@@ -107,7 +107,7 @@ def _report(verdict: Verdict, as_json: bool) -> None:
 )
 def keygen_command(signing_key: str | None, verify_key: str | None) -> None:
     """Make an Ed25519 key pair for checkpoints (keep the private key outside the database)."""
-    settings = current_app.config["SETTINGS"]
+    settings = get_settings()
     signing = signing_key or settings.AUDIT_SIGNING_KEY_FILE
     verify = verify_key or settings.AUDIT_VERIFY_KEY_FILE
     if not signing or not verify:
@@ -122,7 +122,7 @@ def keygen_command(signing_key: str | None, verify_key: str | None) -> None:
 @audit_cli.command("checkpoint")
 def checkpoint_command() -> None:
     """Sign the chain head (seq, hash, time), store it, and print it as JSON to keep elsewhere."""
-    path = current_app.config["SETTINGS"].AUDIT_SIGNING_KEY_FILE
+    path = get_settings().AUDIT_SIGNING_KEY_FILE
     if not path:
         raise click.ClickException("AUDIT_SIGNING_KEY_FILE is not set")
     try:
@@ -186,7 +186,7 @@ def prune_command(older_than: str, dry_run: bool, as_json: bool) -> None:
     with progress_bar("prune", quiet=as_json or dry_run) as progress:
         pruned = retention.prune(
             get_engine(),
-            now() - parse_duration(older_than),
+            now() - DURATION.convert(older_than, None, None),
             actor=cli_actor(),
             dry_run=dry_run,
             progress=progress,

@@ -22,10 +22,10 @@ from sqlalchemy.engine import Engine
 from ulid import ULID
 
 from .. import metrics
-from ..clock import now
+from ..clock import as_utc, now
 from ..tables import audit_chain, audit_intents
 from . import store
-from .chain import as_utc, jsonable
+from .chain import jsonable
 
 OUTCOME = "abandoned"
 log = logging.getLogger("ielts_service.audit")

@@ -12,10 +12,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from ..clock import iso_utc
 from ..request_id import current_request_id
 from ..tables import AUDIT_KINDS
 from . import store
-from .chain import iso_utc
 
 OPERATOR_KINDS = frozenset(AUDIT_KINDS) - {"model_call"}
 # Names that must never reach a record, whatever a caller puts in a change.

@@ -9,8 +9,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from ..clock import as_utc, iso_utc
 from ..tables import audit_chain, audit_events
-from .chain import GENESIS, as_utc, iso_utc
+from .chain import GENESIS
 from .operator import record_operator_action
 from .store import write_transaction
 

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from ulid import ULID
 
-from ..clock import now
+from ..clock import as_utc, now
 from ..tables import AUDIT_FIELDS, AUDIT_SCHEMA_VERSION, audit_chain, audit_events, audit_intents
-from .chain import Verdict, as_utc, record_hash, verify
+from .chain import Verdict, record_hash, verify
 
 # What callers give: every field but those the chain sets; any they leave out is null.
 _WRITTEN = frozenset(f.name for f in AUDIT_FIELDS) - {

@@ -18,8 +18,8 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
+from ..clock import as_utc
 from ..tables import audit_chain, audit_verifications
-from .chain import as_utc
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,44 @@
+"""The service's request hooks, registered in one place, in the order they run.
+
+Flask runs `before_request` hooks in registration order and `after_request` and
+`teardown_request` hooks in reverse. The extensions register their own hooks in their
+`init_app` (flask-limiter: its check and its X-RateLimit headers; the Prometheus exporter:
+its timer). `create_app` calls `register_request_hooks` after them, so the service's hooks
+wrap theirs: the request id is known before any of them runs, and the access line is written
+after all of them, with the final status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask, Response
+
+from . import access_log, limits, request_id, security
+from .config import Settings
+
+BeforeHook = Callable[[], None]
+AfterHook = Callable[[Response], Response]
+TeardownHook = Callable[[BaseException | None], None]
+
+
+def register_request_hooks(app: Flask, settings: Settings) -> None:
+    """Put the service's hooks around the extensions' ones, in this order."""
+    before: list[BeforeHook] = [
+        request_id.assign,  # first: every later hook, error and log line carries the id
+        access_log.start,  # the clock of the access line's duration_ms
+    ]  # then the extensions': the limiter's check, the exporter's timer
+    after: list[AfterHook] = [  # after the extensions': the limiter's headers, the exporter's
+        limits.record_fallback,  # the fallback gauge, from the limiter's state
+        limits.fix_retry_after,  # Retry-After: the limiter's on its 429s, an error's, or none
+        *security.response_hooks(settings),  # CORS (when configured), then security headers
+        request_id.echo,  # X-Request-ID on every response
+        access_log.write_line,  # last: one access line with the final status
+    ]
+    teardown: list[TeardownHook] = [
+        request_id.forget,  # last: lines logged after the request do not carry its id
+    ]
+    app.before_request_funcs.setdefault(None, [])[:0] = before
+    # Flask runs these two lists last-registered first: put ours first, reversed.
+    app.after_request_funcs.setdefault(None, [])[:0] = reversed(after)
+    app.teardown_request_funcs.setdefault(None, [])[:0] = reversed(teardown)
