@@ -1,163 +1,199 @@
-"""The OpenAPI 3.1 document, built from the same pydantic models that validate requests."""
+"""The OpenAPI 3.1 document, built from the registered routes and the pydantic models.
+
+A view declares how it appears with `@documented(...)`, next to its `@require_scope`; the
+errors its declaration implies (a scope, a body, query parameters) are added here, so a new
+route cannot be left out of the document or list fewer errors than it can return.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from flask import Flask
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+from werkzeug.routing import Rule
 
-from .schemas import (
-    AuditEventsPage,
-    AuditQuery,
-    ErrorBody,
-    Question,
-    QuestionRequest,
-    SpeakingTest,
-    SpeakingTestRequest,
-)
+from .auth import required_scope
+from .schemas import ErrorBody
 from .version import __version__
 
+ViewT = TypeVar("ViewT", bound=Callable[..., Any])
+
 _REF = "#/components/schemas/{model}"
-_ERRORS = {
-    "400": "Body is not valid JSON (`invalid_json`).",
-    "401": "Missing, malformed, unknown, revoked or expired key (`unauthorized`).",
-    "403": "The key lacks the scope (`forbidden`).",
-    "413": "Body over 16 KiB (`payload_too_large`).",
-    "415": "Content-Type is not application/json (`unsupported_media_type`).",
-    "422": "Validation failed (`validation_error`, with details) or `content_filtered`.",
-    "429": "`rate_limited` or `token_budget_exceeded`; see Retry-After.",
-    "502": "`upstream_error` or `upstream_invalid_response`.",
-    "503": "`upstream_rate_limited`, `upstream_unavailable` (circuit open) or "
-    "`audit_unavailable` (no content leaves unless audited) or `key_store_unavailable`.",
-    "504": "`upstream_timeout`.",
+_PATH_ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+ERRORS = {
+    400: "Body is not valid JSON (`invalid_json`).",
+    401: "Missing, malformed, unknown, revoked or expired key (`unauthorized`).",
+    403: "The key lacks the scope (`forbidden`).",
+    404: "No such file (`not_found`).",
+    413: "Body over 16 KiB (`payload_too_large`).",
+    415: "Content-Type is not application/json (`unsupported_media_type`).",
+    422: "Validation failed (`validation_error`, with details) or `content_filtered`.",
+    429: "`rate_limited` or `token_budget_exceeded`; see Retry-After.",
+    502: "`upstream_error` or `upstream_invalid_response`.",
+    503: "`upstream_rate_limited`, `upstream_unavailable` (circuit open), `audit_unavailable` "
+    "(no content leaves unless audited), `key_store_unavailable` or `not_ready`.",
+    504: "`upstream_timeout`.",
+}
+# What a declaration implies: a key can be refused, lack the scope, hit a limit (its own or,
+# refused, its address's), or find the key store down; a body and a query can be invalid.
+SCOPED_ERRORS = (401, 403, 429, 503)
+BODY_ERRORS = (400, 413, 415, 422)
+QUERY_ERRORS = (422,)
+# What a call to the model can end in, beyond a bad request.
+AI_ERRORS = (422, 502, 503, 504)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """How a route appears in the document."""
+
+    summary: str
+    description: str | None = None
+    response: type[BaseModel] | None = None  # the success envelope's `data`
+    content_type: str = "application/json"  # of a 200 that is not an envelope
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    errors: tuple[int, ...] = ()  # beyond those the scope, body and query imply
+    deprecated_paths: frozenset[str] = frozenset()
+
+    def error_statuses(self, scope: str | None) -> list[int]:
+        implied = (
+            (SCOPED_ERRORS if scope else ())
+            + (BODY_ERRORS if self.body else ())
+            + (QUERY_ERRORS if self.query else ())
+        )
+        return sorted({*implied, *self.errors})
+
+
+def documented(
+    summary: str, description: str | None = None, **details: Any
+) -> Callable[[ViewT], ViewT]:
+    """Declare a view's place in /openapi.json (the fields of `Operation`; docs/architecture.md)."""
+    operation = Operation(summary, description, **details)
+
+    def decorate(view: ViewT) -> ViewT:
+        view.openapi = operation  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+# Routes an extension registers, with no view of ours to decorate.
+EXTENSION_ROUTES = {
+    "/metrics": Operation(
+        "Prometheus exposition",
+        "Guarded by METRICS_TOKEN (a bearer token) when it is set.",
+        content_type="text/plain",
+        errors=(401,),
+    ),
 }
 
 
-def _envelope(model: type[BaseModel]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["status", "data"],
-        "additionalProperties": False,
-        "properties": {
-            "status": {"const": "success"},
-            "data": {"$ref": _REF.format(model=model.__name__)},
-        },
-    }
+def operation_of(app: Flask, rule: Rule) -> Operation | None:
+    """The route's declaration; None for a route that is not part of the API (test-only)."""
+    declared = getattr(app.view_functions[rule.endpoint], "openapi", None)
+    return declared if isinstance(declared, Operation) else EXTENSION_ROUTES.get(rule.rule)
+
+
+def openapi_path(rule: Rule) -> str:
+    """`/docs/assets/<path:filename>` → `/docs/assets/{filename}`."""
+    return _PATH_ARGUMENT.sub(r"{\1}", rule.rule)
+
+
+def _documented_rules(app: Flask) -> Iterator[tuple[Rule, Operation]]:
+    for rule in app.url_map.iter_rules():
+        operation = operation_of(app, rule)
+        if operation is not None:
+            yield rule, operation
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
-def _operation(
-    summary: str,
-    description: str,
-    response: type[BaseModel],
-    *,
-    body: type[BaseModel] | None,
-    scope: str,
-    errors: tuple[str, ...],
-    **extra: Any,
-) -> dict[str, Any]:
-    error = _json({"$ref": _REF.format(model="ErrorBody")})
-    operation: dict[str, Any] = {
-        "summary": summary,
-        "description": description,
-        "security": [{"bearer": [scope]}, {"apiKeyHeader": [scope]}],
-        "responses": {
-            "200": {
-                "description": "Success.",
-                "content": _json(_envelope(response)),
-                "headers": {"X-Request-ID": {"schema": {"type": "string"}}},
-            },
-            **{code: {"description": _ERRORS[code], "content": error} for code in errors},
-        },
-        **extra,
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": _REF.format(model=model.__name__)}
+
+
+def _success(operation: Operation) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": "Success.",
+        "headers": {"X-Request-ID": {"schema": {"type": "string"}}},
     }
-    if body is not None:
-        operation["requestBody"] = {
-            "required": True,
-            "content": _json({"$ref": _REF.format(model=body.__name__)}),
+    if operation.response is None:
+        response["content"] = {operation.content_type: {}}
+        return response
+    response["content"] = _json(
+        {
+            "type": "object",
+            "required": ["status", "data"],
+            "additionalProperties": False,
+            "properties": {"status": {"const": "success"}, "data": _ref(operation.response)},
         }
-    return operation
+    )
+    return response
+
+
+def _parameters(rule: Rule, operation: Operation) -> list[dict[str, Any]]:
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in sorted(rule.arguments)
+    ]
+    if operation.query is not None:
+        schema = operation.query.model_json_schema()
+        parameters += [
+            {"name": name, "in": "query", "required": False, "schema": prop}
+            for name, prop in schema["properties"].items()
+        ]
+    return parameters
+
+
+def _operation(app: Flask, rule: Rule, operation: Operation) -> dict[str, Any]:
+    view = app.view_functions[rule.endpoint]
+    scope = required_scope(view)
+    deprecated = rule.rule in operation.deprecated_paths
+    error = {"content": _json(_ref(ErrorBody))}
+    built: dict[str, Any] = {
+        "summary": operation.summary + (" (deprecated path, for older clients)" * deprecated),
+        "description": operation.description or (view.__doc__ or "").strip(),
+        "responses": {
+            "200": _success(operation),
+            **{
+                str(status): {"description": ERRORS[status], **error}
+                for status in operation.error_statuses(scope)
+            },
+        },
+    }
+    if scope is not None:
+        built["security"] = [{"bearer": [scope]}, {"apiKeyHeader": [scope]}]
+    if deprecated:
+        built["deprecated"] = True
+    if parameters := _parameters(rule, operation):
+        built["parameters"] = parameters
+    if operation.body is not None:
+        built["requestBody"] = {"required": True, "content": _json(_ref(operation.body))}
+    return built
 
 
 def build_spec(app: Flask) -> dict[str, Any]:
-    """The whole document; routes come from the URL map, shapes from the models."""
-    models: list[type[BaseModel]] = [
-        QuestionRequest,
-        Question,
-        SpeakingTestRequest,
-        SpeakingTest,
-        AuditEventsPage,
-        ErrorBody,
-    ]
-    _, schemas = models_json_schema(
-        [(m, "validation" if m.__name__.endswith("Request") else "serialization") for m in models],
-        ref_template=_REF,
-    )
-    ai_errors = ("400", "401", "403", "413", "415", "422", "429", "502", "503", "504")
-    question = _operation(
-        "Generate one IELTS Speaking question",
-        "Part 2 returns a cue card (question, 3-4 prompts, explain); Parts 1 and 3 return one "
-        "question with empty prompts and a null explain.",
-        Question,
-        body=QuestionRequest,
-        scope="questions:generate",
-        errors=ai_errors,
-    )
-    paths: dict[str, Any] = {
-        "/v1/questions": {"post": question},
-        "/generate-question": {
-            "post": {
-                **question,
-                "deprecated": True,
-                "summary": "Same as POST /v1/questions (older clients)",
-            }
-        },
-        "/v1/speaking-tests": {
-            "post": _operation(
-                "Generate a full mock Speaking test",
-                "Part 1, Part 2 and Part 3 are generated concurrently. All or nothing: if any part "
-                "fails after retries, the whole test fails with that part's error and no content.",
-                SpeakingTest,
-                body=SpeakingTestRequest,
-                scope="questions:generate",
-                errors=ai_errors,
+    """The whole document: one operation per documented route and method."""
+    paths: dict[str, dict[str, Any]] = {}
+    models: dict[type[BaseModel], JsonSchemaMode] = {ErrorBody: "serialization"}
+    for rule, operation in _documented_rules(app):
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            paths.setdefault(openapi_path(rule), {})[method.lower()] = _operation(
+                app, rule, operation
             )
-        },
-        "/v1/audit/events": {
-            "get": _operation(
-                "List audit records, newest first",
-                "Filters: since, until (ISO 8601), key (id or name), outcome; cursor pagination.",
-                AuditEventsPage,
-                body=None,
-                scope="audit:read",
-                errors=("401", "403", "422", "429"),
-                parameters=_query_parameters(AuditQuery),
-            )
-        },
-        "/healthz": {
-            "get": {"summary": "Liveness", "responses": {"200": {"description": "Alive."}}}
-        },
-        "/readyz": {
-            "get": {
-                "summary": "Readiness",
-                "responses": {
-                    "200": {"description": "Ready."},
-                    "503": {"description": "A check failed (named)."},
-                },
-            }
-        },
-        "/metrics": {
-            "get": {
-                "summary": "Prometheus exposition",
-                "responses": {"200": {"description": "Metrics.", "content": {"text/plain": {}}}},
-            }
-        },
-    }
+        if operation.response is not None:
+            models[operation.response] = "serialization"
+        if operation.body is not None:
+            models[operation.body] = "validation"
+    _, schemas = models_json_schema(list(models.items()), ref_template=_REF)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -165,7 +201,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
             "version": __version__,
             "description": "IELTS Speaking questions generated through Azure OpenAI.",
         },
-        "paths": {path: ops for path, ops in paths.items() if _routed(app, path)},
+        "paths": paths,
         "components": {
             "schemas": schemas["$defs"],
             "securitySchemes": {
@@ -174,15 +210,3 @@ def build_spec(app: Flask) -> dict[str, Any]:
             },
         },
     }
-
-
-def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
-    schema = model.model_json_schema()
-    return [
-        {"name": name, "in": "query", "required": False, "schema": prop}
-        for name, prop in schema["properties"].items()
-    ]
-
-
-def _routed(app: Flask, path: str) -> bool:
-    return any(rule.rule == path for rule in app.url_map.iter_rules())

@@ -19,6 +19,7 @@ PUBLIC = {
     "/metrics",
     "/openapi.json",
     "/docs",
+    "/docs/init.js",
     "/docs/assets/<path:filename>",
     "/static/<path:filename>",
 }

@@ -27,7 +27,8 @@ def string_inputs(app: Flask) -> list[tuple[str, str, str, str]]:
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             for param in operation.get("parameters", []):
-                if _is_string(param["schema"]) and "format" not in str(param["schema"]):
+                query_text = param["in"] == "query" and _is_string(param["schema"])
+                if query_text and "format" not in str(param["schema"]):
                     found.append((method, path, "query", param["name"]))
             body = operation.get("requestBody", {}).get("content", {}).get("application/json")
             if body:
@@ -74,7 +75,7 @@ def test_ordinary_unicode_is_accepted(
     app: Flask, client: FlaskClient, auth: dict[str, str], text: str
 ) -> None:
     for target in string_inputs(app):
-        if target[3] != "cursor":
+        if target[3] not in {"cursor", "kind"}:  # a token, a name from a fixed set
             assert send(client, auth, target, text).status_code == 200, target
 
 

@@ -15,6 +15,7 @@ from ..clock import as_utc
 from ..db import get_engine
 from ..errors import ApiError
 from ..limits import per_key_limits
+from ..openapi import documented
 from ..schemas import AuditEvent, AuditEventsPage, AuditQuery
 from ..tables import api_keys, audit_events
 from ..validation import parse_query
@@ -24,6 +25,12 @@ bp = Blueprint("audit_events", __name__)
 
 
 @bp.get("/v1/audit/events")
+@documented(
+    "List audit records, newest first",
+    "Filters: since, until (ISO 8601), key (id or name), outcome; cursor pagination.",
+    response=AuditEventsPage,
+    query=AuditQuery,
+)
 @require_scope("audit:read")
 @per_key_limits
 def list_audit_events() -> Response:

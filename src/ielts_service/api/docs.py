@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, jsonify, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
-from ..openapi import build_spec
+from ..openapi import build_spec, documented
 
 bp = Blueprint("docs", __name__)
 
@@ -22,6 +22,7 @@ _STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 @bp.get("/openapi.json")
+@documented("This document")
 def openapi() -> Response:
     """The OpenAPI 3.1 document."""
     spec = current_app.extensions.get("openapi_spec")
@@ -31,17 +32,23 @@ def openapi() -> Response:
 
 
 @bp.get("/docs")
+@documented("API documentation (Swagger UI, served offline)", content_type="text/html")
 def docs() -> Response:
     """A Swagger UI page served entirely by this service (no CDN)."""
     return Response(_PAGE, mimetype="text/html")
 
 
 @bp.get("/docs/init.js")
+@documented("The documentation page's script", content_type="text/javascript")
 def docs_init() -> Response:
     """The script that starts Swagger UI (a file: the page's policy forbids inline scripts)."""
     return send_from_directory(_STATIC, "docs-init.js", max_age=300)
 
 
 @bp.get("/docs/assets/<path:filename>")
+@documented(
+    "The documentation page's assets", content_type="application/octet-stream", errors=(404,)
+)
 def docs_assets(filename: str) -> Response:
+    """Swagger UI's own files."""
     return send_from_directory(str(swagger_ui_path), filename, max_age=86400)

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, current_app
 
 from .. import db, limits
 from ..errors import error_response
+from ..openapi import documented
 from ..schemas import Liveness, Readiness
 from .envelope import success
 
@@ -13,12 +14,14 @@ bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
+@documented("Liveness", response=Liveness)
 def healthz() -> Response:
     """The process is alive."""
     return success(Liveness(alive=True))
 
 
 @bp.get("/readyz")
+@documented("Readiness", response=Readiness, errors=(503,))
 def readyz() -> Response:
     """200 when the database (keys, audit), the rate-limit store and the provider are usable."""
     checks = {

@@ -8,6 +8,7 @@ from ..ai import get_provider
 from ..auth import require_scope
 from ..generation import generate_one
 from ..limits import per_key_limits
+from ..openapi import AI_ERRORS, documented
 from ..schemas import Question, QuestionRequest, Usage
 from ..validation import parse_body
 from .envelope import success
@@ -17,6 +18,15 @@ bp = Blueprint("questions", __name__)
 
 @bp.post("/v1/questions")
 @bp.post("/generate-question")
+@documented(
+    "Generate one IELTS Speaking question",
+    "Part 2 returns a cue card (question, 3-4 prompts, explain); Parts 1 and 3 return one "
+    "question with empty prompts and a null explain.",
+    response=Question,
+    body=QuestionRequest,
+    errors=AI_ERRORS,
+    deprecated_paths=frozenset({"/generate-question"}),
+)
 @require_scope("questions:generate")
 @per_key_limits
 def create_question() -> Response:

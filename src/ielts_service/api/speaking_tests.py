@@ -14,6 +14,7 @@ from ..audit import RequestContext, request_context
 from ..auth import require_scope
 from ..generation import call_provider, charge_tokens, commit_audit
 from ..limits import per_key_limits
+from ..openapi import AI_ERRORS, documented
 from ..schemas import CueCard, SpeakingTest, SpeakingTestRequest, Usage
 from ..state import get_settings
 from ..validation import parse_body
@@ -23,6 +24,14 @@ bp = Blueprint("speaking_tests", __name__)
 
 
 @bp.post("/v1/speaking-tests")
+@documented(
+    "Generate a full mock Speaking test",
+    "Part 1, Part 2 and Part 3 are generated concurrently. All or nothing: if any part fails "
+    "after retries, the whole test fails with that part's error and no content.",
+    response=SpeakingTest,
+    body=SpeakingTestRequest,
+    errors=AI_ERRORS,
+)
 @require_scope("questions:generate")
 @per_key_limits
 def create_speaking_test() -> Response:
