@@ -1,4 +1,4 @@
-"""Log lines (DESIGN §5): JSON fields, one access line per request, redaction, console format."""
+"""Log lines: JSON fields, one access line per request, redaction, console format."""
 
 from __future__ import annotations
 

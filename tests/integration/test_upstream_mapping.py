@@ -1,4 +1,4 @@
-"""DESIGN §3's upstream error mapping, through the real openai SDK against the fake Azure server."""
+"""The upstream error mapping, through the real openai SDK against the fake Azure server."""
 
 from __future__ import annotations
 

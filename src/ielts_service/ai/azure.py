@@ -160,7 +160,7 @@ def _retries_taken(exc: openai.APIError) -> int:
 
 
 def map_api_error(exc: openai.APIError, call: CallRecord) -> UpstreamFailure:
-    """DESIGN §3's mapping from what the SDK raised (after its retries) to the client's error."""
+    """What the SDK raised (after its retries), as the client's error (README, "API (v1)")."""
     if isinstance(exc, openai.APITimeoutError):
         return UpstreamFailure(504, "upstream_timeout", "the model did not answer in time", call)
     if isinstance(exc, openai.APIConnectionError):
