@@ -61,7 +61,7 @@ system-deps:                           ## Debian packages the tests use (promtoo
 
 run: install                           ## development server on embedded defaults
 	@echo "ielts-question-service: listening on http://127.0.0.1:$(PORT) (docs: /docs)"
-	APP_ENV=$${APP_ENV:-development} $(BIN)/flask $(APP) run --port $(PORT)
+	APP_ENV=$${APP_ENV:-development} LOG_FORMAT=$${LOG_FORMAT:-console} $(BIN)/flask $(APP) run --port $(PORT)
 
 serve: install                         ## production-like: gunicorn with deploy/gunicorn.conf.py
 	$(BIN)/gunicorn -c deploy/gunicorn.conf.py ielts_service.wsgi:app

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Settings, load_settings
+from .process_kind import in_cli_command
 from .version import __version__
 
 __all__ = ["__version__", "create_app"]
@@ -13,6 +16,10 @@ __all__ = ["__version__", "create_app"]
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app: settings, logging, errors, database, keys, limits, API, metrics."""
+    if in_cli_command():  # before anything imports prometheus_client
+        # A command such as `flask keys list` serves no metrics: it must not write into a
+        # server's multiprocess metrics directory, which may not even exist in a fresh shell.
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     from . import (
         ai,
         api,
@@ -63,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # After the extensions (limits, metrics) have registered theirs: see hooks.py.
     register_request_hooks(app, settings)
     if settings.ENABLE_TEST_ROUTES:
-        from .api import test_routes
+        from .api import fault_routes
 
-        app.register_blueprint(test_routes.bp)
+        app.register_blueprint(fault_routes.bp)
     return app

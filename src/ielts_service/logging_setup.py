@@ -8,6 +8,7 @@ lines across processes (the stdlib RotatingFileHandler does both under gunicorn)
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -22,6 +23,8 @@ from .redaction import Redactor
 from .request_id import current_request_id
 
 _RESERVED = ("request_id", "version", "environment")
+# Terminal colours (werkzeug's dev-server banner has them): never part of a log line.
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class ContextFilter(logging.Filter):
@@ -38,7 +41,7 @@ class ContextFilter(logging.Filter):
         record._context_applied = True
         if not hasattr(record, "request_id"):
             record.request_id = current_request_id()
-        record.msg = self._redactor.text(record.getMessage())
+        record.msg = self._redactor.text(_ANSI_ESCAPE.sub("", record.getMessage()))
         record.args = None
         if record.exc_info:
             # Formatters print this redacted text; exc_info stays for Sentry, which reads the
@@ -110,7 +113,7 @@ _TRACEBACKS = logging.Formatter()
 
 
 def build_formatter(settings: Settings, version: str) -> logging.Formatter:
-    """The JSON formatter of DESIGN §5, or one readable line per record for local reading."""
+    """JSON lines (README, "Logging"), or one readable line per record for local reading."""
     if settings.LOG_FORMAT == "console":
         return ConsoleFormatter()
     # timestamp=True writes the record's time as ISO 8601 in UTC ("...+00:00").

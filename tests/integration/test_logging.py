@@ -222,3 +222,11 @@ def test_stdout_gets_the_same_json(
     [line] = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
     assert set(line) == BASE_FIELDS
     assert line["version"] == "9.9.9"
+
+
+def test_terminal_colours_never_reach_a_line(app: Flask, log_lines: LogLines) -> None:
+    log_lines()
+    # The development server's banner is coloured with ANSI escapes.
+    logging.getLogger("werkzeug").warning("\x1b[33mPress CTRL+C to quit\x1b[0m")
+    [line] = [line for line in log_lines() if "CTRL+C" in line["message"]]
+    assert line["message"] == "Press CTRL+C to quit"

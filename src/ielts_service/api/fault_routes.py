@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-bp = Blueprint("test_routes", __name__)
+bp = Blueprint("fault_routes", __name__)
 
 
 @bp.get("/_test/crash")
