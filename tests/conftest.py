@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,11 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.engine import Engine
 
 from ielts_service import create_app, keys
 from ielts_service.config import Settings
-from ielts_service.db import get_engine_of
+from ielts_service.db import get_engine_of, upgrade
 from tests.fakes.azure import FakeAzure, FakeAzureServer
 from tests.services import (
     TEST_DATABASE_URL,
@@ -59,17 +61,66 @@ def redis_url() -> str:
     return TEST_REDIS_URL
 
 
-@pytest.fixture
-def pg_schema_url(postgres_url: str) -> Iterator[str]:
-    """A fresh PostgreSQL schema for one test, dropped afterwards."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres_url)
+@pytest.fixture(scope="session")
+def postgres_admin(postgres_url: str) -> Iterator[Engine]:
+    """One engine for the run's schema bookkeeping (create, copy, drop)."""
+    engine = sa.create_engine(postgres_url)
+    yield engine
+    engine.dispose()
+
+
+def schema_url(postgres_url: str, schema: str) -> str:
+    return f"{postgres_url}?options=-csearch_path%3D{schema}"
+
+
+@contextmanager
+def new_schema(admin: Engine, prefix: str) -> Iterator[str]:
+    """A schema with a name no other test or suite on this server uses, dropped afterwards."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    yield f"{postgres_url}?options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield schema
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture
+def pg_schema_url(postgres_url: str, postgres_admin: Engine) -> Iterator[str]:
+    """An empty PostgreSQL schema for one test (for tests of migrations and start-up)."""
+    with new_schema(postgres_admin, "t") as schema:
+        yield schema_url(postgres_url, schema)
+
+
+@pytest.fixture(scope="session")
+def pg_template(postgres_url: str, postgres_admin: Engine) -> Iterator[tuple[str, list[str]]]:
+    """The run's schema migrated to head, once; each test's database is a copy of it."""
+    with new_schema(postgres_admin, "tpl") as schema:
+        engine = sa.create_engine(schema_url(postgres_url, schema))
+        upgrade(engine)
+        engine.dispose()
+        yield schema, sa.inspect(postgres_admin).get_table_names(schema=schema)
+
+
+@pytest.fixture
+def pg_database_url(
+    postgres_url: str, postgres_admin: Engine, pg_template: tuple[str, list[str]]
+) -> Iterator[str]:
+    """A migrated schema for one test: the template's tables and rows, copied, not migrated."""
+    template, tables = pg_template
+    with new_schema(postgres_admin, "t") as schema:
+        with postgres_admin.begin() as conn:
+            for table in tables:
+                conn.execute(
+                    sa.text(
+                        f'CREATE TABLE "{schema}"."{table}" '
+                        f'(LIKE "{template}"."{table}" INCLUDING ALL)'
+                    )
+                )
+                source, target = f'"{template}"."{table}"', f'"{schema}"."{table}"'
+                conn.execute(sa.text(f"INSERT INTO {target} SELECT * FROM {source}"))  # noqa: S608
+        yield schema_url(postgres_url, schema)
 
 
 @pytest.fixture
@@ -103,7 +154,7 @@ def backend(request: pytest.FixtureRequest) -> dict[str, str]:
     if request.param == "sqlite+memory":
         return {}
     return {
-        "DATABASE_URL": request.getfixturevalue("pg_schema_url"),
+        "DATABASE_URL": request.getfixturevalue("pg_database_url"),
         "RATELIMIT_STORAGE_URI": request.getfixturevalue("redis_url"),
     }
 

@@ -24,6 +24,12 @@ VERSION_1_REVISION = "0002"  # the last migration before schema version 2
 
 
 @pytest.fixture
+def pg_database_url(pg_schema_url: str) -> str:
+    """These tests migrate (or not) themselves: the PostgreSQL backend starts empty."""
+    return pg_schema_url
+
+
+@pytest.fixture
 def engine(make_settings: Callable[..., Settings], backend: dict[str, str]) -> Iterator[Engine]:
     """A database migrated only as far as schema version 1 went."""
     engine = build_engine(make_settings(**backend))

@@ -22,6 +22,12 @@ SINGLE_HOST = "do not scale past one host"
 
 
 @pytest.fixture
+def pg_database_url(pg_schema_url: str) -> str:
+    """These tests migrate (or not) themselves: the PostgreSQL backend starts empty."""
+    return pg_schema_url
+
+
+@pytest.fixture
 def built(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., Flask]]:
     """Build apps from settings overrides; their engines are disposed afterwards."""
     apps: list[Flask] = []
