@@ -272,6 +272,19 @@ def test_migration_job_runs_the_migrations(manifests: list[dict[str, Any]]) -> N
     assert config(manifests)["AUTO_MIGRATE"] == "false"
 
 
+def test_pods_run_the_commands_the_image_test_runs(
+    manifests: list[dict[str, Any]], compose: dict[str, Any]
+) -> None:
+    """The image test runs Compose's commands; the pods run the same ones."""
+    services = compose["services"]
+    job = pod_spec(manifests, "Job")["containers"][0]
+    api = pod_spec(manifests, "Deployment")["containers"][0]
+    assert job["command"] == services["migrate"]["command"]
+    # Both run the image's CMD.
+    assert not {"command", "args"} & api.keys()
+    assert "command" not in services["ielts-service"]
+
+
 def test_production_runs_three_replicas_with_a_surge(manifests: list[dict[str, Any]]) -> None:
     deployment, hpa = one(manifests, "Deployment"), one(manifests, "HorizontalPodAutoscaler")
     assert deployment["spec"]["replicas"] == 3

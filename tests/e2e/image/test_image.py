@@ -142,13 +142,14 @@ def _cmdline(pid: int) -> bytes:
 def server(
     image: str, stores: dict[str, str], migrated: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    """The image's CMD with Compose's environment, on a read-only root, until SIGTERM."""
+    """Compose's command (the image's CMD) and environment, on a read-only root, until SIGTERM."""
     assert migrated.returncode == 0, f"migration failed:\n{migrated.stderr[-3000:]}"
     port = free_port()
     env = {**stack.environment(SERVICE), **stores, "PORT": str(port)}
     log = tmp_path_factory.mktemp("image") / "server.log"
     with read_only_container(image) as ctr, log.open("wb") as out:
-        argv = run_argv(ctr, image_config(image)["Cmd"], env, stack.writable_paths(SERVICE))
+        command = stack.service(SERVICE).get("command", image_config(image)["Cmd"])
+        argv = run_argv(ctr, command, env, stack.writable_paths(SERVICE))
         started = time.monotonic()
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
         server = Server(f"http://127.0.0.1:{port}", env, ctr, process, log)
