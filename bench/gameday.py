@@ -243,7 +243,7 @@ def world_started(work: Path) -> Iterator[World]:
         RATE_LIMIT_UNAUTHENTICATED="1000000/minute",
         GUNICORN_THREADS="64",
     )
-    service = start_gunicorn(work, env)
+    service = start_gunicorn(work, env, timeout=120)
     direct = sa.create_engine(POSTGRES_URL + options)
     try:
         created = flask_cli(work, env, "keys", "create", "gameday", "--json")
