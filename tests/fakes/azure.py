@@ -25,6 +25,17 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+# What the service answers when the fake fails in each mode (after the SDK's retries).
+FAILURE_ANSWERS = {
+    "throttle": (503, "upstream_rate_limited"),
+    "hang": (504, "upstream_timeout"),
+    "error": (502, "upstream_error"),
+    "content_filter_prompt": (422, "content_filtered"),
+    "content_filter_reply": (422, "content_filtered"),
+    "malformed": (502, "upstream_invalid_response"),
+    "invalid_output": (502, "upstream_invalid_response"),
+    "length": (502, "upstream_invalid_response"),
+}
 ROUTE = re.compile(r"^/openai/deployments/([^/]+)/chat/completions$")
 
 

@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from ielts_service.request_id import current_request_id
-from tests.fakes.azure import FakeAzure
+from tests.fakes.azure import FAILURE_ANSWERS, FakeAzure
 from tests.helpers import both_backends
 
 TEST_FIELDS = {"topic", "part1", "part2", "part3", "provider", "model", "match", "usage"}
@@ -143,15 +143,7 @@ def test_a_part_that_fails_once_is_retried(
 class TestOnePartFails:
     @pytest.mark.parametrize(
         ("mode", "status", "code"),
-        [
-            ("invalid_output", 502, "upstream_invalid_response"),
-            ("malformed", 502, "upstream_invalid_response"),
-            ("length", 502, "upstream_invalid_response"),
-            ("content_filter_reply", 422, "content_filtered"),
-            ("content_filter_prompt", 422, "content_filtered"),
-            ("error", 502, "upstream_error"),
-            ("throttle", 503, "upstream_rate_limited"),
-        ],
+        [(mode, *answer) for mode, answer in FAILURE_ANSWERS.items() if mode != "hang"],
     )
     def test_the_whole_test_fails_with_the_mapped_error(
         self,

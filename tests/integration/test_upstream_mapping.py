@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client import REGISTRY
 
-from tests.fakes.azure import FakeAzure
+from tests.fakes.azure import FAILURE_ANSWERS, FakeAzure
 
 
 @pytest.fixture
@@ -44,17 +44,7 @@ def test_request_reaches_azure_route_with_key_header_and_quoted_topic(
 
 
 @pytest.mark.parametrize(
-    ("mode", "status", "code"),
-    [
-        ("throttle", 503, "upstream_rate_limited"),
-        ("hang", 504, "upstream_timeout"),
-        ("error", 502, "upstream_error"),
-        ("content_filter_prompt", 422, "content_filtered"),
-        ("content_filter_reply", 422, "content_filtered"),
-        ("malformed", 502, "upstream_invalid_response"),
-        ("invalid_output", 502, "upstream_invalid_response"),
-        ("length", 502, "upstream_invalid_response"),
-    ],
+    ("mode", "status", "code"), [(mode, *answer) for mode, answer in FAILURE_ANSWERS.items()]
 )
 def test_upstream_failures_map_to_status_and_code(
     client: FlaskClient,
