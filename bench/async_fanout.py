@@ -23,9 +23,9 @@ from ielts_service import audit, create_app
 from ielts_service.ai import get_provider
 from ielts_service.ai.azure import map_api_error, with_latency
 from ielts_service.ai.ielts_format import interpret
-from ielts_service.ai.prompts import PROMPT_VERSION, build_messages, messages_sha256
+from ielts_service.ai.prompts import build_messages, call_record
 from ielts_service.ai.prompts import response_format as schema_for
-from ielts_service.ai.types import CallRecord, Generation, UpstreamFailure
+from ielts_service.ai.types import Generation, UpstreamFailure
 from ielts_service.api.speaking_tests import finish_speaking_test
 from ielts_service.audit import request_context
 from ielts_service.auth import require_scope
@@ -58,13 +58,12 @@ async def _call(
 ) -> Generation | UpstreamFailure:
     """One part, as AzureProvider.generate makes it, awaited instead of blocking."""
     messages = build_messages(topic, part, count)
-    call = CallRecord(
-        provider="azure",
-        model=settings.AZURE_OPENAI_DEPLOYMENT or "",
-        part=part,
-        topic=topic,
-        prompt_version=PROMPT_VERSION,
-        messages_sha256=messages_sha256(messages),
+    call = call_record(
+        "azure",
+        settings.AZURE_OPENAI_DEPLOYMENT or "",
+        topic,
+        part,
+        messages,
         api_version=settings.AZURE_OPENAI_API_VERSION,
     )
     started = time.perf_counter()

@@ -16,7 +16,7 @@ from openai.types.shared_params import ResponseFormatJSONSchema
 from ..config import Settings
 from .circuit import CircuitBreaker
 from .ielts_format import interpret
-from .prompts import PROMPT_VERSION, build_messages, messages_sha256, response_format
+from .prompts import build_messages, call_record, response_format
 from .types import CallRecord, Generation, UpstreamFailure
 
 ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
@@ -83,13 +83,12 @@ class AzureProvider:
 
     def generate(self, topic: str, part: int, count: int = 1) -> Generation:
         messages = build_messages(topic, part, count)
-        call = CallRecord(
-            provider=self.name,
-            model=self.model,
-            part=part,
-            topic=topic,
-            prompt_version=PROMPT_VERSION,
-            messages_sha256=messages_sha256(messages),
+        call = call_record(
+            self.name,
+            self.model,
+            topic,
+            part,
+            messages,
             api_version=self._settings.AZURE_OPENAI_API_VERSION,
         )
         if not self._breaker.allow():

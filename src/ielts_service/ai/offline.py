@@ -14,11 +14,11 @@ import time
 from dataclasses import replace
 
 from .ielts_format import interpret
-from .prompts import PROMPT_VERSION, build_messages, messages_sha256
+from .prompts import build_messages, call_record
 from .themes import THEMES, Theme
 from .topic_bank import GENERAL, KINDS, Kind
 from .topics import Topic, understand
-from .types import CallRecord, Generation
+from .types import Generation
 
 
 class OfflineProvider:
@@ -39,13 +39,12 @@ class OfflineProvider:
             output = _cue_card(understood, seed)
         else:
             output = _questions(understood, part, count, seed)
-        call = CallRecord(
-            provider=self.name,
-            model=self.model,
-            part=part,
-            topic=topic,
-            prompt_version=PROMPT_VERSION,
-            messages_sha256=messages_sha256(build_messages(topic, part, count)),
+        call = call_record(
+            self.name,
+            self.model,
+            topic,
+            part,
+            build_messages(topic, part, count),
             upstream_latency_ms=round((time.perf_counter() - started) * 1000, 3),
             finish_reason="stop",
             output_text=json.dumps(output, ensure_ascii=False),

@@ -6,6 +6,8 @@ import hashlib
 import json
 from typing import Any
 
+from .types import CallRecord
+
 PROMPT_VERSION = "2026-11-28.1"
 
 _EXAMINER = (
@@ -72,3 +74,18 @@ def response_format(part: int, count: int) -> dict[str, Any]:
         }
     name = "ielts_cue_card" if part == 2 else f"ielts_part{part}_questions"
     return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
+
+
+def call_record(
+    provider: str, model: str, topic: str, part: int, messages: list[dict[str, str]], **fields: Any
+) -> CallRecord:
+    """The record of one call made with these messages (the prompt's version and hash in it)."""
+    return CallRecord(
+        provider=provider,
+        model=model,
+        part=part,
+        topic=topic,
+        prompt_version=PROMPT_VERSION,
+        messages_sha256=messages_sha256(messages),
+        **fields,
+    )
