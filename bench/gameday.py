@@ -213,50 +213,54 @@ def slow_clients(world: World) -> None:
 
 @contextmanager
 def world_started(work: Path) -> Iterator[World]:
+    """Start every process of the drills; whatever started is stopped again, whatever happens."""
     schema = f"gameday_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     url = sa.engine.make_url(POSTGRES_URL)
-    relay = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
-    relay.start()
-    redis = RedisServer(free_port())
-    redis.start()
-    fake = FakeAzure(FakeAzureServer(latency_ms=UPSTREAM_LATENCY_MS).start())
     options = f"?options=-csearch_path%3D{schema}"
-    relayed = url.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
-    env = service_env(
-        work,
-        DATABASE_URL=relayed + options,
-        DATABASE_CONNECT_TIMEOUT_S="1",
-        RATELIMIT_STORAGE_URI=redis.url,
-        AI_PROVIDER="azure",
-        AZURE_OPENAI_ENDPOINT=fake.url,
-        AZURE_OPENAI_API_KEY="fake-azure-key-0123456789abcdef",
-        AZURE_OPENAI_DEPLOYMENT="gpt-4o-gameday",
-        AZURE_OPENAI_TIMEOUT_S="1",
-        AZURE_OPENAI_MAX_RETRIES="0",  # one upstream request per call: calls and records compare
-        CIRCUIT_BREAKER_FAILURES="5",
-        CIRCUIT_BREAKER_COOLDOWN_S="1",
-        AUDIT_INTENT_SWEEP_S="1",
-        RATE_LIMIT_DEFAULT="1000000/minute",
-        RATE_LIMIT_UNAUTHENTICATED="1000000/minute",
-        GUNICORN_THREADS="64",
-    )
-    service = start_gunicorn(work, env, timeout=120)
-    direct = sa.create_engine(POSTGRES_URL + options)
-    try:
+    with ExitStack() as stack:
+        admin = sa.create_engine(POSTGRES_URL)
+        stack.callback(admin.dispose)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        stack.callback(_drop_schema, admin, schema)
+        relay = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
+        relay.start()
+        stack.callback(relay.stop)
+        redis = RedisServer(free_port())
+        redis.start()
+        stack.callback(redis.kill)
+        fake = FakeAzure(FakeAzureServer(latency_ms=UPSTREAM_LATENCY_MS).start())
+        stack.callback(fake.server.shutdown)
+        relayed = url.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+        env = service_env(
+            work,
+            DATABASE_URL=relayed + options,
+            DATABASE_CONNECT_TIMEOUT_S="1",
+            RATELIMIT_STORAGE_URI=redis.url,
+            AI_PROVIDER="azure",
+            AZURE_OPENAI_ENDPOINT=fake.url,
+            AZURE_OPENAI_API_KEY="fake-azure-key-0123456789abcdef",
+            AZURE_OPENAI_DEPLOYMENT="gpt-4o-gameday",
+            AZURE_OPENAI_TIMEOUT_S="1",
+            AZURE_OPENAI_MAX_RETRIES="0",  # one upstream request per call: calls, records compare
+            CIRCUIT_BREAKER_FAILURES="5",
+            CIRCUIT_BREAKER_COOLDOWN_S="1",
+            AUDIT_INTENT_SWEEP_S="1",
+            RATE_LIMIT_DEFAULT="1000000/minute",
+            RATE_LIMIT_UNAUTHENTICATED="1000000/minute",
+            GUNICORN_THREADS="64",
+        )
+        service = start_gunicorn(work, env, timeout=120)
+        stack.callback(stop_group, service.process)
+        direct = sa.create_engine(POSTGRES_URL + options)
+        stack.callback(direct.dispose)
         created = flask_cli(work, env, "keys", "create", "gameday", "--json")
         yield World(service, json.loads(created.stdout)["key"], fake, relay, redis, direct)
-    finally:
-        stop_group(service.process)
-        redis.kill()
-        relay.stop()
-        fake.server.shutdown()
-        direct.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+
+
+def _drop_schema(admin: sa.Engine, schema: str) -> None:
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 def drills(world: World) -> list[Row]:
