@@ -115,14 +115,17 @@ def rss_mb() -> float:
 def timed(walk: Callable[[], store.Verdict]) -> dict[str, Any]:
     before = rss_mb()
     with PeakRss() as peak:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         verdict = walk()
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     assert verdict.ok, verdict
     return {
         "records": verdict.checked,
         "seconds": round(seconds, 3),
         "records_per_s": round(verdict.checked / seconds),
+        # The verifier's own CPU (not PostgreSQL's): what a quiet core would allow.
+        "cpu_us_per_record": round(cpu / max(verdict.checked, 1) * 1e6, 2),
+        "rss_before_mb": round(before, 1),
         "rss_growth_mb": round(max(peak.peak_mb - before, 0), 1),
     }
 
@@ -154,6 +157,7 @@ def main() -> None:
         "median_records_per_s": statistics.median(r["records_per_s"] for r in full),
         "median_seconds": statistics.median(r["seconds"] for r in full),
         "max_rss_growth_mb": max(r["rss_growth_mb"] for r in full),
+        "median_cpu_us_per_record": statistics.median(r["cpu_us_per_record"] for r in full),
     }
     results["incremental_last_10000"] = {
         "rounds": incremental,
@@ -165,6 +169,7 @@ def main() -> None:
     print(
         f"full verify of {args.records} records: {results['full']['median_records_per_s']:,} "
         f"records/s (median of {args.rounds}, {results['full']['median_seconds']} s), "
+        f"verifier CPU {results['full']['median_cpu_us_per_record']} us/record, "
         f"RSS growth <= {results['full']['max_rss_growth_mb']} MB; "
         f"last {INCREMENTAL}: {results['incremental_last_10000']['median_seconds']} s"
     )
