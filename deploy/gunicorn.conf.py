@@ -20,7 +20,7 @@ bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 # A request spends seconds waiting on the model, one thread each: 2 x 256 threads hold 400
 # calls in flight (and a few hundred slow clients beside them). gevent was measured side by
-# side (bench/capacity.py) and cost about 3x the CPU per request on the Azure path.
+# side (bench/worker_models.py) and cost more than twice the CPU per request on the Azure path.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "256"))
 # Idle kept-alive connections wait in the worker's poller, not in a thread.
