@@ -32,7 +32,7 @@ def buildah(*args: str, timeout: float = 120) -> str:
 def build(context: Path, dockerfile: Path, tag: str) -> subprocess.CompletedProcess[str]:
     """`buildah bud` the Dockerfile as Docker does (docker format keeps HEALTHCHECK); not raised."""
     return subprocess.run(
-        ["buildah", "bud", "--isolation", "chroot", "--layers", "--pull=never",
+        ["buildah", "bud", "--isolation", "chroot", "--layers", "--force-rm", "--pull=never",
          "--format", "docker", "-f", str(dockerfile), "-t", tag, str(context)],
         capture_output=True,
         text=True,
