@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from prometheus_client.parser import text_string_to_metric_families
 
 from ielts_service.db import get_engine_of
 from ielts_service.tables import audit_events
@@ -23,3 +24,20 @@ def audit_rows(app: Flask, kind: str | None = "model_call") -> list[dict[str, An
 
 both_backends = pytest.mark.usefixtures("backend")
 """Run a test, class or module on SQLite + memory:// and on PostgreSQL + Redis."""
+
+
+BUDGET_FAMILIES = (
+    "ielts_key_token_budget_used_ratio",
+    "ielts_key_token_budget_used_tokens",
+    "ielts_key_token_budget_limit_tokens",
+)
+
+
+def budget_series(exposition: str) -> dict[str, dict[str, float]]:
+    """{family: {key_id: value}} of the token-budget families in a /metrics answer."""
+    found: dict[str, dict[str, float]] = {name: {} for name in BUDGET_FAMILIES}
+    for family in text_string_to_metric_families(exposition):
+        if family.name in found:
+            for sample in family.samples:
+                found[family.name][sample.labels["key_id"]] = sample.value
+    return found

@@ -32,6 +32,8 @@ _OVER_TIME = {"avg_over_time", "max_over_time", "min_over_time", "last_over_time
 def _selector_kind(name: str, recorded: Mapping[str, str]) -> str:
     if name in recorded:
         return value_kind(recorded[name], recorded)
+    if name.endswith("_ratio"):  # a gauge named for what it is: a share of something
+        return "ratio"
     if name.endswith(("_count", "_bucket")):  # a histogram's observations
         return "counter:events"
     if name.endswith(("_total", "_sum")):

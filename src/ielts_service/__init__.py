@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         api,
         audit,
         auth,
+        budget_metrics,
         db,
         dev_key,
         errors,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.init_app(app)
     metrics.init_app(app, settings, __version__)
     verify_metrics.init_metrics(app, db.get_engine_of(app))
+    budget_metrics.init_app(app)
     dev_key.init_app(app, settings)
     # After the extensions (limits, metrics) have registered theirs: see hooks.py.
     register_request_hooks(app, settings)

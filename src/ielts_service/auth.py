@@ -16,6 +16,7 @@ from .keys import ApiKey, KeyStore
 from .state import request_state
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
+ANY_SCOPE = "any"  # for views every valid key may call (its own usage)
 
 _REFUSALS = {
     "missing": "an API key is required (Authorization: Bearer <key> or X-API-Key)",
@@ -32,13 +33,13 @@ def required_scope(view: Callable[..., Any]) -> str | None:
 
 
 def require_scope(scope: str) -> Callable[[ViewT], ViewT]:
-    """Decorate a view: a valid key with `scope` is needed to call it."""
+    """Decorate a view: a valid key with `scope` (or any valid key: ANY_SCOPE) may call it."""
 
     def decorate(view: ViewT) -> ViewT:
         @functools.wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
             key = authenticate()
-            if scope not in key.scopes and "admin" not in key.scopes:
+            if scope not in (ANY_SCOPE, *key.scopes) and "admin" not in key.scopes:
                 metrics.AUTH_FAILURES.labels(reason="forbidden").inc()
                 raise ApiError(403, "forbidden", f"this key lacks the scope {scope!r}")
             return view(*args, **kwargs)

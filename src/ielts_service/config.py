@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     RATELIMIT_STORAGE_URI: str = "memory://"
     RATE_LIMIT_DEFAULT: str = "60/minute;1000/day"
     RATE_LIMIT_UNAUTHENTICATED: str = "20/minute"
-    TOKEN_BUDGET_DAILY: int = Field(default=200_000, ge=1)
+    TOKEN_BUDGET_DAILY: int = Field(default=200_000, ge=0)
     TRUSTED_PROXY_HOPS: int = Field(default=0, ge=0, le=5)
     KEY_CACHE_TTL_S: float = Field(default=2.0, ge=0, le=5)
     KEY_ROTATION_GRACE_S: int = Field(default=86_400, ge=0)
@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     METRICS_TOKEN: SecretStr | None = None
     METRICS_PUBLIC: bool = False
     CORS_ALLOWED_ORIGINS: str = ""
+    METRICS_MAX_KEYS: int = Field(default=20, ge=1, le=1000)
     ENABLE_TEST_ROUTES: bool = False
 
     @field_validator("RATE_LIMIT_DEFAULT", "RATE_LIMIT_UNAUTHENTICATED")

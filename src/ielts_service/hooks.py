@@ -29,6 +29,7 @@ def register_request_hooks(app: Flask, settings: Settings) -> None:
         access_log.start,  # the clock of the access line's duration_ms
     ]  # then the extensions': the limiter's check, the exporter's timer
     after: list[AfterHook] = [  # after the extensions': the limiter's headers, the exporter's
+        limits.add_budget_headers,  # X-TokenBudget-*, once the limiter charged the answer
         limits.record_fallback,  # the fallback gauge, from the limiter's state
         limits.fix_retry_after,  # Retry-After: the limiter's on its 429s, an error's, or none
         *security.response_hooks(settings),  # CORS (when configured), then security headers

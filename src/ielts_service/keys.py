@@ -12,10 +12,12 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeGuard, TypeVar
+from typing import Any, TypeGuard, TypeVar, cast
 
 import sqlalchemy as sa
+from limits import parse_many
 from sqlalchemy.engine import Engine
 
 from .audit.operator import change_of, cli_actor, record_operator_action
@@ -25,6 +27,8 @@ from .key_record import ApiKey as ApiKey  # where callers have always found it
 from .tables import api_keys
 
 SCOPES = ("questions:generate", "audit:read", "admin")
+# What `update_key` may change; None clears a field (scopes cannot be cleared).
+UPDATABLE = ("rate_limit", "token_budget", "expires_at", "scopes")
 KEY_PATTERN = re.compile(r"iq_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 # Compared against when a key id is unknown, so a miss costs what a hit costs.
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
@@ -42,6 +46,29 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def check_rate_limit(text: str) -> str:
+    """`text` if it is a rate limit such as '120/minute' or '10/second;1000/day'."""
+    try:
+        parse_many(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a rate limit such as 120/minute") from None
+    return text
+
+
+def token_budget(key: ApiKey, default: int) -> int | None:
+    """The key's daily token budget: its own, else the default (0: none)."""
+    return key.token_budget or default or None
+
+
+def _check_scopes(scopes: list[str]) -> str:
+    """The scopes as stored, or KeyOperationError when empty or unknown."""
+    unknown = set(scopes) - set(SCOPES)
+    if unknown or not scopes:
+        offered = ", ".join(scopes) or "none"
+        raise KeyOperationError(f"scopes must be among {', '.join(SCOPES)}; got {offered}")
+    return ",".join(sorted(set(scopes)))
+
+
 def create_key(
     engine: Engine,
     *,
@@ -54,17 +81,14 @@ def create_key(
 ) -> tuple[ApiKey, str]:
     """Store a new key and its `key_created` record; returns the key with the full key string,
     which is shown once. `actor` defaults to this process's OS user and host."""
-    unknown = set(scopes) - set(SCOPES)
-    if unknown or not scopes:
-        offered = ", ".join(scopes) or "none"
-        raise KeyOperationError(f"scopes must be among {', '.join(SCOPES)}; got {offered}")
+    stored_scopes = _check_scopes(scopes)
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     created = now()
     row = {
         "id": key_id,
         "name": name,
         "secret_hash": hash_secret(secret),
-        "scopes": ",".join(sorted(set(scopes))),
+        "scopes": stored_scopes,
         "rate_limit": rate_limit,
         "token_budget": token_budget,
         "created_at": created,
@@ -81,10 +105,17 @@ def create_key(
     return key, f"iq_{key_id}_{secret}"
 
 
-def list_keys(engine: Engine) -> list[ApiKey]:
+def list_keys(
+    engine: Engine, *, after: str | None = None, limit: int | None = None
+) -> list[ApiKey]:
+    """Keys in creation order; `after` a key id, up to `limit` of them."""
+    order = sa.tuple_(api_keys.c.created_at, api_keys.c.id)
+    query = sa.select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id).limit(limit)
+    if after is not None:
+        start = sa.select(api_keys.c.created_at, api_keys.c.id).where(api_keys.c.id == after)
+        query = query.where(order > start.scalar_subquery())
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(api_keys).order_by(api_keys.c.created_at)).mappings()
-        return [_from_row(row) for row in rows]
+        return [_from_row(row) for row in conn.execute(query).mappings()]
 
 
 def get_by_name(engine: Engine, name: str) -> ApiKey:
@@ -93,6 +124,35 @@ def get_by_name(engine: Engine, name: str) -> ApiKey:
     if row is None:
         raise KeyOperationError(f"no key named {name!r}")
     return _from_row(row)
+
+
+def get_key(engine: Engine, ref: str, *, by_name: bool = True) -> ApiKey:
+    """The key whose id (or else, with `by_name`, whose name) is `ref`."""
+    columns = (api_keys.c.id, api_keys.c.name) if by_name else (api_keys.c.id,)
+    with engine.connect() as conn:
+        for column in columns:
+            row = conn.execute(sa.select(api_keys).where(column == ref)).mappings().first()
+            if row is not None:
+                return _from_row(row)
+    raise KeyOperationError(f"no key {ref!r}")
+
+
+def update_key(
+    engine: Engine, key_id: str, changes: Mapping[str, object], *, actor: str | None = None
+) -> tuple[ApiKey, dict[str, dict[str, Any]]]:
+    """Apply `changes` (fields of UPDATABLE) and record `key_updated` when something changed;
+    returns the key and each changed field's old and new value."""
+    values = dict(changes)
+    if "scopes" in values:
+        values["scopes"] = _check_scopes(list(cast(Iterable[str], values["scopes"] or [])))
+    with write_transaction(engine) as conn:
+        key = _locked(conn, key_id, by=api_keys.c.id)
+        conn.execute(api_keys.update().where(api_keys.c.id == key_id).values(values))
+        updated = _locked(conn, key_id, by=api_keys.c.id)
+        change = change_of(_audited(key), _audited(updated))
+        if change:
+            _record(conn, "key_updated", actor, key, change)
+    return updated, change
 
 
 def revoke_key(engine: Engine, name: str, *, actor: str | None = None) -> ApiKey:
@@ -134,12 +194,13 @@ def rotate_key(
     return rotated, f"iq_{key.id}_{secret}"
 
 
-def _locked(conn: sa.Connection, name: str) -> ApiKey:
-    """The key's row, locked until the transaction ends (SQLite: the whole database is)."""
-    query = sa.select(api_keys).where(api_keys.c.name == name).with_for_update()
+def _locked(conn: sa.Connection, ref: str, *, by: sa.Column[str] = api_keys.c.name) -> ApiKey:
+    """The key's row (by name, or `by` another column), locked until the transaction ends
+    (SQLite: the whole database is)."""
+    query = sa.select(api_keys).where(by == ref).with_for_update()
     row = conn.execute(query).mappings().first()
     if row is None:
-        raise KeyOperationError(f"no key named {name!r}")
+        raise KeyOperationError(f"no key {'named' if by is api_keys.c.name else 'with id'} {ref!r}")
     return _from_row(row)
 
 
@@ -192,6 +253,11 @@ class KeyStore:
         self._touch(key)
         return key, "ok"
 
+    def forget(self, key_id: str) -> None:
+        """Drop the key from this process's cache (a change made here applies at once)."""
+        with self._lock:
+            self._cache.pop(key_id, None)
+
     def _cached(self, key_id: str) -> ApiKey | None:
         cached = self._cache.get(key_id)
         if cached and time.monotonic() - cached[0] < self._ttl_s:
@@ -219,8 +285,7 @@ class KeyStore:
             conn.execute(
                 api_keys.update().where(api_keys.c.id == key.id).values(last_used_at=stamp)
             )
-        with self._lock:
-            self._cache.pop(key.id, None)
+        self.forget(key.id)
 
 
 def _matches(key: ApiKey | None, offered: str) -> TypeGuard[ApiKey]:

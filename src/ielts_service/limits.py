@@ -8,18 +8,22 @@ limit and its daily token budget (decorators evaluated after auth).
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, request
 from flask_limiter import Limiter, RateLimitExceeded
-from limits import RateLimitItem, parse_many
+from limits import RateLimitItem, WindowStats, parse, parse_many
 
 from . import metrics
 from .config import Settings
 from .errors import ApiError, error_response
+from .keys import ApiKey, token_budget
 from .memory_limits import storage_uri
+from .schemas import TokenBudgetState
 from .state import current_key, get_settings, request_state
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
@@ -98,11 +102,63 @@ def _key_request_limit() -> str:
     return key.rate_limit if key and key.rate_limit else default
 
 
+def key_budget(key: ApiKey) -> RateLimitItem | None:
+    """The key's daily token budget as the limiter counts it, or None without a budget."""
+    budget = token_budget(key, get_settings().TOKEN_BUDGET_DAILY)
+    return parse(f"{budget}/day") if budget else None
+
+
+def _budget_window(key: ApiKey) -> tuple[RateLimitItem, WindowStats] | None:
+    item = key_budget(key)
+    if item is None:
+        return None
+    # The arguments flask-limiter counts the budget under: the key id, then the scope.
+    return item, limiter.limiter.get_window_stats(item, key.id, TOKEN_BUDGET_SCOPE)
+
+
+def budget_state(key: ApiKey) -> TokenBudgetState | None:
+    """The key's budget window as the limiter's store holds it (None: no budget)."""
+    found = _budget_window(key)
+    if found is None:
+        return None
+    item, window = found
+    started = window.reset_time > time.time()
+    return TokenBudgetState(
+        limit=item.amount,
+        used=item.amount - window.remaining,
+        remaining=window.remaining,
+        resets_at=datetime.fromtimestamp(window.reset_time, UTC).isoformat().replace("+00:00", "Z")
+        if started
+        else None,
+    )
+
+
+def add_budget_headers(response: Response) -> Response:
+    """X-TokenBudget-* on every answer to a key with a budget, after this answer's charge."""
+    key = current_key()
+    try:
+        found = _budget_window(key) if key else None
+    except Exception:  # the store failing must not fail the answer: no headers then
+        log.debug("token budget headers left out: rate-limit store error")
+        return response
+    if found is not None:
+        item, window = found
+        response.headers["X-TokenBudget-Limit"] = str(item.amount)
+        response.headers["X-TokenBudget-Remaining"] = str(window.remaining)
+        reset_in = max(0, math.ceil(window.reset_time - time.time()))
+        response.headers["X-TokenBudget-Reset"] = str(reset_in)
+    return response
+
+
 def _key_token_budget() -> str:
     key = current_key()
-    default: int = get_settings().TOKEN_BUDGET_DAILY
-    budget = key.token_budget if key and key.token_budget else default
-    return f"{budget}/day"
+    item = key_budget(key) if key else None
+    return f"{item.amount}/day" if item else "1/day"  # without a budget the limit is exempt
+
+
+def _no_token_budget() -> bool:
+    key = current_key()
+    return key is None or key_budget(key) is None
 
 
 def _tokens_used() -> int:
@@ -110,6 +166,14 @@ def _tokens_used() -> int:
     # After it, the tokens the answer really used.
     used = request_state().tokens_used
     return 1 if used is None else used
+
+
+def per_key_rate_limit(view: ViewT) -> ViewT:
+    """Decorate an authenticated view with its key's request limit (no token budget)."""
+    limited = limiter.shared_limit(
+        _key_request_limit, scope=PER_KEY_SCOPE, key_func=_key_id, override_defaults=False
+    )(view)
+    return cast(ViewT, limited)
 
 
 def per_key_limits(view: ViewT) -> ViewT:
@@ -120,12 +184,10 @@ def per_key_limits(view: ViewT) -> ViewT:
         key_func=_key_id,
         cost=_tokens_used,
         deduct_when=lambda response: response.status_code == 200,
+        exempt_when=_no_token_budget,
         override_defaults=False,
     )(view)
-    limited = limiter.shared_limit(
-        _key_request_limit, scope=PER_KEY_SCOPE, key_func=_key_id, override_defaults=False
-    )(with_budget)
-    return cast(ViewT, limited)
+    return cast(ViewT, per_key_rate_limit(with_budget))
 
 
 def _on_exceeded(exc: RateLimitExceeded) -> Response:

@@ -13,7 +13,9 @@ from typing import Any
 
 from flask import Flask, request
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from prometheus_flask_exporter import PrometheusMetrics
 from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
@@ -95,6 +97,36 @@ def record_circuit_state(state: int) -> None:
     CIRCUIT_STATE.labels(provider="azure").set(int(state))
 
 
+class _MultiprocessExporter(GunicornInternalPrometheusMetrics):  # type: ignore[misc]
+    """The gunicorn exporter, plus collectors computed at scrape time from shared state.
+
+    The library builds a fresh registry per scrape from the workers' files; collectors that
+    read the database or the rate-limit store join that registry here, once per scrape.
+    """
+
+    scrape_time_collectors: list[Collector]
+
+    def generate_metrics(
+        self, accept_header: str | None = None, names: list[str] | None = None
+    ) -> tuple[str, str]:
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        for collector in self.scrape_time_collectors:
+            registry.register(collector)
+        encode, content_type = choose_encoder(accept_header or "")
+        chosen = registry.restricted_registry(names) if names else registry
+        return encode(chosen).decode("utf-8"), content_type
+
+
+def add_scrape_time_collector(app: Flask, collector: Collector) -> None:
+    """Expose `collector` on the app's /metrics, collected afresh at every scrape."""
+    exporter = app.extensions["prometheus_exporter"]
+    if isinstance(exporter, _MultiprocessExporter):
+        exporter.scrape_time_collectors.append(collector)
+    else:
+        exporter.registry.register(collector)
+
+
 class _ServiceMetrics(Collector):
     """Exposes the module-level metrics through an app's own registry (single-process mode)."""
 
@@ -134,7 +166,8 @@ def init_app(app: Flask, settings: Settings, version: str) -> None:
     }
     exporter: PrometheusMetrics
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        exporter = GunicornInternalPrometheusMetrics.for_app_factory(**options)
+        exporter = _MultiprocessExporter.for_app_factory(**options)
+        exporter.scrape_time_collectors = []
     else:
         registry = CollectorRegistry(auto_describe=True)
         registry.register(_ServiceMetrics())

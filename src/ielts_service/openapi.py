@@ -29,7 +29,8 @@ ERRORS = {
     400: "Body is not valid JSON (`invalid_json`).",
     401: "Missing, malformed, unknown, revoked or expired key (`unauthorized`).",
     403: "The key lacks the scope (`forbidden`).",
-    404: "No such file (`not_found`).",
+    404: "No such file or key (`not_found`).",
+    409: "A key with this name exists, or the key is revoked (`conflict`).",
     413: "Body over 16 KiB (`payload_too_large`).",
     415: "Content-Type is not application/json (`unsupported_media_type`).",
     422: "Validation failed (`validation_error`, with details) or `content_filtered`.",
@@ -60,6 +61,8 @@ class Operation:
     query: type[BaseModel] | None = None
     errors: tuple[int, ...] = ()  # beyond those the scope, body and query imply
     deprecated_paths: frozenset[str] = frozenset()
+    status: int = 200  # of the success answer (201 for what a POST creates)
+    body_required: bool = True
 
     def error_statuses(self, scope: str | None) -> list[int]:
         implied = (
@@ -162,7 +165,7 @@ def _operation(app: Flask, rule: Rule, operation: Operation) -> dict[str, Any]:
         "summary": operation.summary + (" (deprecated path, for older clients)" * deprecated),
         "description": operation.description or (view.__doc__ or "").strip(),
         "responses": {
-            "200": _success(operation),
+            str(operation.status): _success(operation),
             **{
                 str(status): {"description": ERRORS[status], **error}
                 for status in operation.error_statuses(scope)
@@ -176,7 +179,10 @@ def _operation(app: Flask, rule: Rule, operation: Operation) -> dict[str, Any]:
     if parameters := _parameters(rule, operation):
         built["parameters"] = parameters
     if operation.body is not None:
-        built["requestBody"] = {"required": True, "content": _json(_ref(operation.body))}
+        built["requestBody"] = {
+            "required": operation.body_required,
+            "content": _json(_ref(operation.body)),
+        }
     return built
 
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -13,9 +14,11 @@ from pydantic import (
     StringConstraints,
     create_model,
     field_validator,
+    model_validator,
 )
 
 from .ai.types import TopicMatch
+from .keys import SCOPES, check_rate_limit
 from .tables import AUDIT_FIELDS, AUDIT_KINDS, AuditField
 from .text_rule import check_text
 
@@ -134,7 +137,11 @@ class AuditQuery(InputModel):
     until: AwareDatetime | None = None
     key: str | None = Field(default=None, max_length=100)
     outcome: str | None = Field(default=None, max_length=40)
-    kind: str | None = Field(default=None, description=f"One of: {', '.join(AUDIT_KINDS)}.")
+    kind: str | None = Field(
+        default=None,
+        description=f"One of: {', '.join(AUDIT_KINDS)}.",
+        json_schema_extra={"enum": [*AUDIT_KINDS, None]},
+    )
     cursor: str | None = Field(default=None, max_length=200)
     limit: int = Field(default=100, ge=1, le=1000)
 
@@ -166,3 +173,121 @@ class AuditEventsPage(BaseModel):
     model_config = ConfigDict(extra="forbid")
     events: list[AuditEvent]
     next_cursor: str | None
+
+
+Scope = Literal["questions:generate", "audit:read", "admin"]
+KeyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Scopes = Annotated[list[Scope], Field(min_length=1, max_length=len(SCOPES))]
+RateLimit = Annotated[
+    str,
+    # The pattern only outlines the form (documented); the limits library checks it.
+    StringConstraints(min_length=1, max_length=100, pattern=r"^[0-9][0-9A-Za-z /;,]*$"),
+    AfterValidator(check_rate_limit),
+]
+TokenBudget = Annotated[int, Field(ge=1, le=10**12, description="Tokens per day.")]
+
+
+class Key(StrictModel):
+    """An API key as operators see it: never its secret or the secret's hash."""
+
+    id: str
+    name: str
+    scopes: list[str]
+    rate_limit: str | None = Field(description="Its own request limit; null: the default.")
+    token_budget: int | None = Field(description="Its own daily token budget; null: the default.")
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+    last_used_at: str | None
+
+
+class KeyWithSecret(Key):
+    secret: str = Field(description="The full key: shown only in this answer.")
+
+
+class KeysPage(StrictModel):
+    keys: list[Key]
+    next_cursor: str | None
+
+
+class KeysQuery(InputModel):
+    """Query of GET /v1/admin/keys."""
+
+    model_config = ConfigDict(extra="forbid")
+    cursor: str | None = Field(default=None, max_length=200)
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class KeyCreateRequest(InputModel, StrictModel):
+    name: KeyName
+    scopes: Scopes
+    rate_limit: RateLimit | None = None
+    token_budget: TokenBudget | None = None
+    expires_in: str | None = Field(
+        default=None, pattern=r"^[1-9]\d{0,5}[smhdw]$", description="Lifetime such as 30d or 12h."
+    )
+
+
+class KeyUpdateRequest(InputModel, StrictModel):
+    """Fields to change; null clears a field (back to the default, or never expiring)."""
+
+    rate_limit: RateLimit | None = None
+    token_budget: TokenBudget | None = None
+    expires_at: AwareDatetime | None = None
+    scopes: Scopes | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> KeyUpdateRequest:
+        if not self.model_fields_set:
+            raise ValueError(f"give at least one of {', '.join(KeyUpdateRequest.model_fields)}")
+        if "scopes" in self.model_fields_set and self.scopes is None:
+            raise ValueError("scopes cannot be cleared: a key needs at least one scope")
+        return self
+
+
+class KeyRotateRequest(InputModel, StrictModel):
+    grace: str | None = Field(
+        default=None,
+        pattern=r"^\d{1,6}[smhdw]$",
+        description="How long the old secret keeps working (0s: not at all).",
+    )
+
+
+class UsageQuery(InputModel):
+    """Query of GET /v1/admin/usage (default: the last 7 days)."""
+
+    model_config = ConfigDict(extra="forbid")
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
+    key: str | None = Field(default=None, max_length=100)
+    group_by: Literal["day", "key"] = "day"
+
+
+class KeyUsage(StrictModel):
+    key_id: str | None
+    requests: int = Field(description="Requests (request ids) that reached a provider.")
+    prompt_tokens: int
+    completion_tokens: int
+    errors: int = Field(description="Of those, requests not answered with success.")
+
+
+class DailyKeyUsage(KeyUsage):
+    day: str = Field(description="UTC calendar day, YYYY-MM-DD.")
+
+
+class UsageReport(StrictModel):
+    usage: list[DailyKeyUsage] | list[KeyUsage]
+
+
+class TokenBudgetState(StrictModel):
+    limit: int
+    used: int
+    remaining: int
+    resets_at: str | None = Field(description="When the window ends; null before it starts.")
+
+
+class OwnUsage(StrictModel):
+    key_id: str
+    rate_limit: str = Field(description="The key's request limit (its own or the default).")
+    token_budget: TokenBudgetState | None
+    requests_today: int = Field(description="Requests since 00:00 UTC.")

@@ -107,6 +107,19 @@ audit_events = sa.Table(
     sa.Index("ix_audit_events_request_id", "request_id"),
     sa.Index("ix_audit_events_kind_seq", "kind", "seq"),
     sa.Index("ix_audit_events_target_key", "target_key_id"),
+    sa.Index(
+        "ix_audit_events_usage",
+        "time",
+        "key_id",
+        postgresql_include=[
+            "kind",
+            "route",
+            "part",
+            "status",
+            "prompt_tokens",
+            "completion_tokens",
+        ],
+    ),
 )
 
 # One row (id = 1): the chain's head, and the anchor the verifier starts from after a prune.

@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import audit_events, docs, health, questions, speaking_tests
+    from . import admin_keys, audit_events, docs, health, questions, speaking_tests, usage
 
-    for module in (health, questions, speaking_tests, audit_events, docs):
+    for module in (health, questions, speaking_tests, audit_events, admin_keys, usage, docs):
         app.register_blueprint(module.bp)

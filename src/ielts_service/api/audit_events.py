@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-
 import sqlalchemy as sa
 from flask import Blueprint, Response
 
@@ -13,12 +9,12 @@ from ..audit.chain import jsonable
 from ..auth import require_scope
 from ..clock import as_utc
 from ..db import get_engine
-from ..errors import ApiError
 from ..limits import per_key_limits
 from ..openapi import documented
 from ..schemas import AuditEvent, AuditEventsPage, AuditQuery
 from ..tables import api_keys, audit_events
 from ..validation import parse_query
+from .cursor import decode_cursor, encode_cursor
 from .envelope import success
 
 bp = Blueprint("audit_events", __name__)
@@ -38,7 +34,9 @@ def list_audit_events() -> Response:
     query = parse_query(AuditQuery)
     statement = sa.select(audit_events).order_by(audit_events.c.seq.desc()).limit(query.limit + 1)
     if query.cursor:
-        statement = statement.where(audit_events.c.seq < _decode_cursor(query.cursor))
+        statement = statement.where(
+            audit_events.c.seq < decode_cursor(query.cursor, {"before": int})["before"]
+        )
     if query.since:
         statement = statement.where(audit_events.c.time >= as_utc(query.since))
     if query.until:
@@ -60,26 +58,6 @@ def list_audit_events() -> Response:
     return success(
         AuditEventsPage(
             events=[AuditEvent.model_validate(jsonable(row)) for row in page],
-            next_cursor=_encode_cursor(page[-1]["seq"]) if more else None,
+            next_cursor=encode_cursor({"before": page[-1]["seq"]}) if more else None,
         )
     )
-
-
-def _encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"before": seq}).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        before = json.loads(base64.urlsafe_b64decode(padded))["before"]
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        before = None
-    if not isinstance(before, int):
-        raise ApiError(
-            422,
-            "validation_error",
-            "query parameters are invalid",
-            details=[{"field": "cursor", "message": "not a cursor from this API"}],
-        )
-    return before

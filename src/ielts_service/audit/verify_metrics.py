@@ -18,6 +18,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
+from .. import metrics
 from ..clock import as_utc
 from ..tables import audit_chain, audit_verifications
 
@@ -65,4 +66,5 @@ class VerificationCollector(Collector):
 
 def init_metrics(app: Flask, engine: Engine) -> None:
     """Report the verification table on the app's /metrics (after metrics.init_app)."""
-    app.extensions["prometheus_exporter"].registry.register(VerificationCollector(engine))
+    # At scrape time, also under gunicorn (where each scrape builds a registry of its own).
+    metrics.add_scrape_time_collector(app, VerificationCollector(engine))
