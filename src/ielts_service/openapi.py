@@ -32,6 +32,7 @@ ERRORS = {
     404: "No such file or key (`not_found`).",
     409: "A key with this name exists, or the key is revoked (`conflict`).",
     413: "Body over 16 KiB (`payload_too_large`).",
+    414: "Request line over 4094 bytes: refused by gunicorn itself, with its own HTML page.",
     415: "Content-Type is not application/json (`unsupported_media_type`).",
     422: "Validation failed (`validation_error`, with details) or `content_filtered`.",
     429: "`rate_limited` or `token_budget_exceeded`; see Retry-After.",
@@ -44,7 +45,7 @@ ERRORS = {
 # refused, its address's), or find the key store down; a body and a query can be invalid.
 SCOPED_ERRORS = (401, 403, 429, 503)
 BODY_ERRORS = (400, 413, 415, 422)
-QUERY_ERRORS = (422,)
+QUERY_ERRORS = (414, 422)  # a long enough query outgrows gunicorn's request-line limit
 # What a call to the model can end in, beyond a bad request.
 AI_ERRORS = (422, 502, 503, 504)
 
@@ -161,13 +162,14 @@ def _operation(app: Flask, rule: Rule, operation: Operation) -> dict[str, Any]:
     scope = required_scope(view)
     deprecated = rule.rule in operation.deprecated_paths
     error = {"content": _json(_ref(ErrorBody))}
+    html = {"content": {"text/html": {"schema": {"type": "string"}}}}
     built: dict[str, Any] = {
         "summary": operation.summary + (" (deprecated path, for older clients)" * deprecated),
         "description": operation.description or (view.__doc__ or "").strip(),
         "responses": {
             str(operation.status): _success(operation),
             **{
-                str(status): {"description": ERRORS[status], **error}
+                str(status): {"description": ERRORS[status], **(html if status == 414 else error)}
                 for status in operation.error_statuses(scope)
             },
         },
