@@ -184,7 +184,8 @@ RateLimit = Annotated[
     StringConstraints(min_length=1, max_length=100, pattern=r"^[0-9][0-9A-Za-z /;,]*$"),
     AfterValidator(check_rate_limit),
 ]
-TokenBudget = Annotated[int, Field(ge=1, le=10**12, description="Tokens per day.")]
+# At most what the api_keys.token_budget column (a 32-bit integer) holds.
+TokenBudget = Annotated[int, Field(ge=1, le=2**31 - 1, description="Tokens per day.")]
 
 
 class Key(StrictModel):

@@ -142,6 +142,7 @@ BAD_CREATES = [
     ({"name": "x", "scopes": ["admin"], "rate_limit": "lots"}, "rate_limit"),
     ({"name": "x", "scopes": ["admin"], "token_budget": 0}, "token_budget"),
     ({"name": "x", "scopes": ["admin"], "token_budget": "100"}, "token_budget"),
+    ({"name": "x", "scopes": ["admin"], "token_budget": 2**31}, "token_budget"),
     ({"name": "x", "scopes": ["admin"], "expires_in": "soon"}, "expires_in"),
     ({"name": "x", "scopes": ["admin"], "secret": "mine"}, "secret"),
     ({"name": "bad\nname", "scopes": ["admin"]}, "name"),
@@ -165,6 +166,7 @@ BAD_UPDATES = [
     ({"scopes": ["nope"]}, "scopes.0"),
     ({"rate_limit": "fast"}, "rate_limit"),
     ({"token_budget": -5}, "token_budget"),
+    ({"token_budget": 10**12}, "token_budget"),
     ({"expires_at": "2030-01-01T00:00:00"}, "expires_at"),
     ({"name": "renamed"}, "name"),
 ]
