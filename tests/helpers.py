@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from click.testing import Result
 from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
 
+from ielts_service.audit import store
+from ielts_service.audit.checkpoints import keygen
 from ielts_service.db import get_engine_of
 from ielts_service.tables import audit_events
+from tests.fakes.audit_records import sample_record
 
 
 def audit_rows(app: Flask, kind: str | None = "model_call") -> list[dict[str, Any]]:
@@ -20,6 +25,25 @@ def audit_rows(app: Flask, kind: str | None = "model_call") -> list[dict[str, An
         if kind:
             query = query.where(audit_events.c.kind == kind)
         return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def audit_cli(app: Flask, *args: str) -> Result:
+    """Run `flask audit ARGS` against the app's database."""
+    return app.test_cli_runner().invoke(args=["audit", *args])
+
+
+def append_samples(app: Flask, count: int) -> None:
+    """Append `count` sample model-call records to the app's audit trail."""
+    store.append(get_engine_of(app), [sample_record() for _ in range(count)])
+
+
+def checkpoint_keys(directory: Path) -> dict[str, str]:
+    """Generate a checkpoint key pair in DIRECTORY; the settings that point at it."""
+    keygen(directory / "signing.pem", directory / "verify.pem")
+    return {
+        "AUDIT_SIGNING_KEY_FILE": str(directory / "signing.pem"),
+        "AUDIT_VERIFY_KEY_FILE": str(directory / "verify.pem"),
+    }
 
 
 both_backends = pytest.mark.usefixtures("backend")

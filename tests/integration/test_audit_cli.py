@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from click.testing import Result
 from flask import Flask
 
 from ielts_service.audit import store
@@ -22,17 +21,12 @@ from ielts_service.clock import now
 from ielts_service.db import get_engine_of
 from ielts_service.tables import audit_chain, audit_events
 from tests.fakes.audit_records import sample_record
-from tests.helpers import audit_rows, both_backends
+from tests.helpers import audit_cli, audit_rows, both_backends
 
 COLUMNS = [column.name for column in audit_events.columns]
 
 
 pytestmark = both_backends
-
-
-def cli(app: Flask, *args: str) -> Result:
-    """Run `flask audit ARGS` against the app's database."""
-    return app.test_cli_runner().invoke(args=["audit", *args])
 
 
 def append(app: Flask, count: int, batch: int = 1) -> list[dict[str, Any]]:
@@ -80,7 +74,7 @@ def parse_export(text: str, fmt: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_export_round_trips(app: Flask, fmt: str) -> None:
     append(app, 5)
-    result = cli(app, "export", "--format", fmt)
+    result = audit_cli(app, "export", "--format", fmt)
     assert result.exit_code == 0, result.stderr
     exported = parse_export(result.stdout, fmt)
     assert exported == [jsonable(row) for row in audit_rows(app)]
@@ -94,7 +88,7 @@ def test_export_time_range_to_a_file(app: Flask, tmp_path: Path, fmt: str) -> No
     stored = append(app, 6)
     since, until = stored[2]["time"], stored[4]["time"]
     output = tmp_path / f"audit.{fmt}"
-    result = cli(
+    result = audit_cli(
         app,
         "export",
         "--format",
@@ -117,7 +111,7 @@ def test_export_streams_in_bounded_memory(app: Flask, tmp_path: Path) -> None:
     output = tmp_path / "audit.jsonl"
     tracemalloc.start()
     try:
-        result = cli(app, "export", "--output", str(output))
+        result = audit_cli(app, "export", "--output", str(output))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -129,7 +123,7 @@ def test_export_streams_in_bounded_memory(app: Flask, tmp_path: Path) -> None:
 
 def test_verify_passes_on_an_intact_chain(app: Flask) -> None:
     append(app, 4, batch=2)
-    result = cli(app, "verify")
+    result = audit_cli(app, "verify")
     assert result.exit_code == 0
     assert "4 records verified" in result.stdout
 
@@ -145,7 +139,7 @@ def test_verify_sees_one_snapshot_while_records_are_appended(app: Flask) -> None
     writer = threading.Thread(target=keep_appending)
     writer.start()
     try:
-        exit_codes = [cli(app, "verify").exit_code for _ in range(5)]
+        exit_codes = [audit_cli(app, "verify").exit_code for _ in range(5)]
     finally:
         stop.set()
         writer.join()
@@ -153,7 +147,7 @@ def test_verify_sees_one_snapshot_while_records_are_appended(app: Flask) -> None
 
 
 def test_verify_passes_on_an_empty_trail(app: Flask) -> None:
-    assert cli(app, "verify").exit_code == 0
+    assert audit_cli(app, "verify").exit_code == 0
 
 
 def test_prune_then_verify_starts_from_the_stored_anchor(
@@ -161,7 +155,7 @@ def test_prune_then_verify_starts_from_the_stored_anchor(
 ) -> None:
     append_aged(app, monkeypatch, 3)
     kept = append(app, 2)
-    result = cli(app, "prune", "--older-than", "90d")
+    result = audit_cli(app, "prune", "--older-than", "90d")
     assert result.exit_code == 0
     assert "pruned 3 records older than 90d (#1..#3)" in result.stdout
     # The prune itself is the newest record.
@@ -174,7 +168,7 @@ def test_prune_then_verify_starts_from_the_stored_anchor(
     assert rows[-1]["change"]["anchor_seq"] == {"old": 1, "new": 4}
     state = store.chain_state(get_engine_of(app))
     assert (state["anchor_seq"], state["anchor_hash"]) == (4, kept[0]["prev_hash"])
-    verified = cli(app, "verify", "--json")
+    verified = audit_cli(app, "verify", "--json")
     assert verified.exit_code == 0
     assert json.loads(verified.stdout)["checked"] == 3
 
@@ -185,7 +179,7 @@ def test_prune_dry_run_says_what_would_go_and_changes_nothing(
     append_aged(app, monkeypatch, 3)
     append(app, 2)
     before = audit_rows(app, kind=None)
-    result = cli(app, "prune", "--older-than", "90d", "--dry-run")
+    result = audit_cli(app, "prune", "--older-than", "90d", "--dry-run")
     assert result.exit_code == 0
     assert result.stdout == "would prune 3 records older than 90d (#1..#3)\n"
     assert audit_rows(app, kind=None) == before
@@ -196,10 +190,10 @@ def test_prune_of_everything_keeps_the_chain_going(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     append_aged(app, monkeypatch, 3)
-    assert cli(app, "prune", "--older-than", "90d").exit_code == 0
-    assert cli(app, "verify").exit_code == 0
+    assert audit_cli(app, "prune", "--older-than", "90d").exit_code == 0
+    assert audit_cli(app, "verify").exit_code == 0
     append(app, 2)
-    assert cli(app, "verify").exit_code == 0
+    assert audit_cli(app, "verify").exit_code == 0
 
 
 def test_tampering_with_the_anchor_after_prune_is_caught(
@@ -207,9 +201,9 @@ def test_tampering_with_the_anchor_after_prune_is_caught(
 ) -> None:
     append_aged(app, monkeypatch, 2)
     append(app, 2)
-    cli(app, "prune", "--older-than", "90d")
+    audit_cli(app, "prune", "--older-than", "90d")
     update(app, audit_chain.update().values(anchor_hash="f" * 64))
-    result = cli(app, "verify")
+    result = audit_cli(app, "verify")
     assert result.exit_code == 1
     assert "#3" in result.stdout
 
@@ -242,7 +236,7 @@ def test_changing_any_field_of_any_record_is_caught(app: Flask, column: str, pos
         app,
         audit_events.update().where(audit_events.c.seq == target["seq"]).values({column: changed}),
     )
-    result = cli(app, "verify")
+    result = audit_cli(app, "verify")
     assert result.exit_code == 1
     if column == "seq":  # the record moved: the first link that no longer holds is named
         assert "BROKEN at record #" in result.stdout
@@ -258,7 +252,7 @@ def test_changing_any_field_of_any_record_is_caught(app: Flask, column: str, pos
 def test_deleting_a_record_is_caught(app: Flask, position: int, named: str, why: str) -> None:
     rows = append(app, 3)
     update(app, audit_events.delete().where(audit_events.c.seq == rows[position]["seq"]))
-    result = cli(app, "verify")
+    result = audit_cli(app, "verify")
     assert result.exit_code == 1
     assert f"BROKEN at record {named}" in result.stdout
     assert why in result.stdout
@@ -268,6 +262,6 @@ def test_reordering_two_records_is_caught(app: Flask) -> None:
     _first, second, _ = append(app, 3)
     for seq, new_seq in ((1, -1), (2, 1), (-1, 2)):
         update(app, audit_events.update().where(audit_events.c.seq == seq).values(seq=new_seq))
-    result = cli(app, "verify")
+    result = audit_cli(app, "verify")
     assert result.exit_code == 1
     assert f"BROKEN at record #1 (id {second['id']}): prev_hash" in result.stdout

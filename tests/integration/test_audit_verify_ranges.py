@@ -11,31 +11,16 @@ import sqlalchemy as sa
 from click.testing import Result
 from flask import Flask
 
-from ielts_service.audit import store
-from ielts_service.audit.checkpoints import keygen
 from ielts_service.db import get_engine_of
 from ielts_service.tables import audit_events, audit_verifications
-from tests.fakes.audit_records import sample_record
-from tests.helpers import both_backends
+from tests.helpers import append_samples, audit_cli, both_backends, checkpoint_keys
 
 pytestmark = both_backends
 
 
 @pytest.fixture
-def overrides(tmp_path: Path) -> dict[str, Any]:
-    keygen(tmp_path / "signing.pem", tmp_path / "verify.pem")
-    return {
-        "AUDIT_SIGNING_KEY_FILE": str(tmp_path / "signing.pem"),
-        "AUDIT_VERIFY_KEY_FILE": str(tmp_path / "verify.pem"),
-    }
-
-
-def cli(app: Flask, *args: str) -> Result:
-    return app.test_cli_runner().invoke(args=["audit", *args])
-
-
-def append(app: Flask, count: int) -> None:
-    store.append(get_engine_of(app), [sample_record() for _ in range(count)])
+def overrides(tmp_path: Path) -> dict[str, str]:
+    return checkpoint_keys(tmp_path)
 
 
 def tamper(app: Flask, seq: int) -> None:
@@ -51,37 +36,37 @@ def verdict(result: Result) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("tampered", "caught"), [(3, False), (7, True), (10, True)])
 def test_from_seq_checks_its_range_only(app: Flask, tampered: int, caught: bool) -> None:
-    append(app, 10)
+    append_samples(app, 10)
     tamper(app, tampered)
-    result = cli(app, "verify", "--from-seq", "6", "--json")
+    result = audit_cli(app, "verify", "--from-seq", "6", "--json")
     assert verdict(result)["from_seq"] == 6
     assert (result.exit_code == 1) is caught
     if caught:
         assert verdict(result)["broken_seq"] == tampered
     else:
         assert verdict(result)["checked"] == 5
-        assert cli(app, "verify").exit_code == 1  # a full run sees it
+        assert audit_cli(app, "verify").exit_code == 1  # a full run sees it
 
 
 def test_from_seq_past_the_head_checks_nothing_and_passes(app: Flask) -> None:
-    append(app, 3)
-    result = cli(app, "verify", "--from-seq", "4", "--json")
+    append_samples(app, 3)
+    result = audit_cli(app, "verify", "--from-seq", "4", "--json")
     assert result.exit_code == 0
     assert verdict(result)["checked"] == 0
 
 
 def test_incremental_starts_at_the_last_verified_checkpoint(app: Flask) -> None:
-    append(app, 4)
-    first = cli(app, "verify", "--incremental", "--record", "--json")
+    append_samples(app, 4)
+    first = audit_cli(app, "verify", "--incremental", "--record", "--json")
     assert verdict(first)["from_seq"] == 1  # nothing verified yet: from the anchor
-    assert cli(app, "checkpoint").exit_code == 0  # signs #4, which the run above covered
-    append(app, 3)
-    second = cli(app, "verify", "--incremental", "--record", "--json")
+    assert audit_cli(app, "checkpoint").exit_code == 0  # signs #4, which the run above covered
+    append_samples(app, 3)
+    second = audit_cli(app, "verify", "--incremental", "--record", "--json")
     assert (verdict(second)["from_seq"], verdict(second)["checked"]) == (5, 3)
     tamper(app, 2)  # before the verified checkpoint: outside the range
-    assert cli(app, "verify", "--incremental", "--json").exit_code == 0
+    assert audit_cli(app, "verify", "--incremental", "--json").exit_code == 0
     tamper(app, 6)  # inside it
-    third = cli(app, "verify", "--incremental", "--record", "--json")
+    third = audit_cli(app, "verify", "--incremental", "--record", "--json")
     assert third.exit_code == 1
     assert verdict(third)["broken_seq"] == 6
     with get_engine_of(app).connect() as conn:
@@ -92,5 +77,5 @@ def test_incremental_starts_at_the_last_verified_checkpoint(app: Flask) -> None:
 
 
 def test_from_seq_and_incremental_are_exclusive(app: Flask) -> None:
-    result = cli(app, "verify", "--from-seq", "2", "--incremental")
+    result = audit_cli(app, "verify", "--from-seq", "2", "--incremental")
     assert result.exit_code == 2
