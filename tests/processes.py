@@ -71,6 +71,30 @@ def stop_group(process: subprocess.Popen[Any], timeout: float = 10) -> None:
     process.wait(timeout)
 
 
+def start_ready(
+    command: list[str], output: Path, ready_url: str, timeout: float, **popen: Any
+) -> subprocess.Popen[bytes]:
+    """Start COMMAND in its own session, output to OUTPUT; return once READY_URL answers 200.
+
+    A process that exits or never answers is stopped, and the test fails with its output.
+    """
+    with output.open("wb") as out:
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, **popen
+        )
+    try:
+        wait_until(
+            lambda: process.poll() is not None or http_status(ready_url) == 200,
+            timeout,
+            f"{Path(command[0]).name} to answer {ready_url}",
+        )
+        assert process.poll() is None, output.read_text()
+    except BaseException:
+        stop_group(process)
+        raise
+    return process
+
+
 def service_env(workdir: Path, **overrides: str) -> dict[str, str]:
     """Environment for one service instance, with its own metrics dir, socket and log file."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("GUNICORN_")}
@@ -123,27 +147,15 @@ class Gunicorn:
 def start_gunicorn(workdir: Path, env: Mapping[str, str], timeout: float = 30) -> Gunicorn:
     """Start gunicorn with deploy/gunicorn.conf.py on a free port; return once /healthz answers."""
     port = free_port()
-    with (workdir / "gunicorn.out").open("wb") as output:
-        process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", str(GUNICORN_CONF), "ielts_service.wsgi:app"],
-            env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
-            cwd=workdir,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    instance = Gunicorn(process, f"http://127.0.0.1:{port}")
-    try:
-        wait_until(
-            lambda: process.poll() is not None or http_status(f"{instance.url}/healthz") == 200,
-            timeout,
-            "gunicorn to answer /healthz",
-        )
-        assert process.poll() is None, (workdir / "gunicorn.out").read_text()
-    except BaseException:
-        stop_group(process)
-        raise
-    return instance
+    process = start_ready(
+        [str(BIN / "gunicorn"), "-c", str(GUNICORN_CONF), "ielts_service.wsgi:app"],
+        workdir / "gunicorn.out",
+        f"http://127.0.0.1:{port}/healthz",
+        timeout,
+        env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
+        cwd=workdir,
+    )
+    return Gunicorn(process, f"http://127.0.0.1:{port}")
 
 
 @dataclass
@@ -167,30 +179,18 @@ def start_prometheus(workdir: Path, config: dict[str, Any], timeout: float = 30)
     config_file = workdir / "prometheus.yml"
     config_file.write_text(yaml.safe_dump(config))
     port = free_port()
-    with (workdir / "prometheus.out").open("wb") as output:
-        process = subprocess.Popen(
-            [
-                "prometheus",
-                f"--config.file={config_file}",
-                f"--storage.tsdb.path={workdir / 'tsdb'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Prometheus(process, f"http://127.0.0.1:{port}")
-    try:
-        wait_until(
-            lambda: process.poll() is not None or http_status(f"{server.url}/-/ready") == 200,
-            timeout,
-            "Prometheus to be ready",
-        )
-        assert process.poll() is None, (workdir / "prometheus.out").read_text()
-    except BaseException:
-        stop_group(process)
-        raise
-    return server
+    process = start_ready(
+        [
+            "prometheus",
+            f"--config.file={config_file}",
+            f"--storage.tsdb.path={workdir / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        workdir / "prometheus.out",
+        f"http://127.0.0.1:{port}/-/ready",
+        timeout,
+    )
+    return Prometheus(process, f"http://127.0.0.1:{port}")
 
 
 class RedisServer:
