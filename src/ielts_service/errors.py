@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, jsonify
@@ -26,24 +27,18 @@ HTTP_CODES = {
 }
 
 
+@dataclass(eq=False)  # compared and hashed by identity, as exceptions are
 class ApiError(Exception):
     """An error the client should see, with its status, machine code and message."""
 
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        details: list[dict[str, str]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details
-        self.headers = headers or {}
+    status: int
+    code: str
+    message: str
+    details: list[dict[str, str]] | None = field(default=None, kw_only=True)
+    headers: dict[str, str] = field(default_factory=dict, kw_only=True)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def error_response(

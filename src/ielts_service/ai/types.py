@@ -44,20 +44,11 @@ class Generation:
     match: TopicMatch | None = None  # None for a model
 
 
+@dataclass(eq=False)
 class UpstreamFailure(ApiError):
     """A provider call that failed; carries its CallRecord so the failure is audited."""
 
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        call: CallRecord,
-        *,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(status, code, message, headers=headers)
-        self.call = call
+    call: CallRecord
 
 
 class QuestionProvider(Protocol):
