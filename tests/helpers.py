@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from click.testing import Result
 from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
+from werkzeug.test import TestResponse
 
 from ielts_service.audit import store
 from ielts_service.audit.checkpoints import keygen
@@ -25,6 +26,26 @@ def audit_rows(app: Flask, kind: str | None = "model_call") -> list[dict[str, An
         if kind:
             query = query.where(audit_events.c.kind == kind)
         return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def success_data(response: TestResponse, fields: set[str]) -> dict[str, Any]:
+    """The `data` of a 200 success envelope, checked to hold exactly FIELDS."""
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert set(body) == {"status", "data"}
+    assert body["status"] == "success"
+    data: dict[str, Any] = body["data"]
+    assert set(data) == fields
+    return data
+
+
+def error_body(response: TestResponse, status: int, code: str) -> dict[str, Any]:
+    """The error envelope of a response, checked for STATUS, CODE and no other fields."""
+    assert response.status_code == status
+    body: dict[str, Any] = response.get_json()
+    assert set(body) == {"status", "code", "message", "request_id"}
+    assert (body["status"], body["code"]) == ("error", code)
+    return body
 
 
 def audit_cli(app: Flask, *args: str) -> Result:

@@ -6,6 +6,8 @@ import pytest
 from flask.testing import FlaskClient
 from prometheus_client import REGISTRY
 
+from tests.helpers import success_data
+
 QUESTION_FIELDS = {
     "part",
     "topic",
@@ -22,12 +24,7 @@ QUESTION_FIELDS = {
 @pytest.mark.parametrize("path", ["/v1/questions", "/generate-question", "/v1/questions/"])
 def test_part2_cue_card_shape(client: FlaskClient, auth: dict[str, str], path: str) -> None:
     response = client.post(path, json={"topic": "a memorable trip"}, headers=auth)
-    assert response.status_code == 200
-    body = response.get_json()
-    assert set(body) == {"status", "data"}
-    assert body["status"] == "success"
-    data = body["data"]
-    assert set(data) == QUESTION_FIELDS
+    data = success_data(response, QUESTION_FIELDS)
     assert data["part"] == 2
     assert data["provider"] == "offline"
     assert data["match"] == "exact"

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from ielts_service.request_id import current_request_id
 from tests.fakes.azure import FAILURE_ANSWERS, FakeAzure
-from tests.helpers import both_backends
+from tests.helpers import both_backends, error_body, success_data
 
 TEST_FIELDS = {"topic", "part1", "part2", "part3", "provider", "model", "match", "usage"}
 PATH = "/v1/speaking-tests"
@@ -34,12 +34,7 @@ def audit_events(client: FlaskClient, auth: dict[str, str]) -> list[dict[str, An
 
 def test_test_has_every_part(client: FlaskClient, auth: dict[str, str]) -> None:
     response = client.post(PATH, json={"topic": "travel"}, headers=auth)
-    assert response.status_code == 200
-    body = response.get_json()
-    assert set(body) == {"status", "data"}
-    assert body["status"] == "success"
-    data = body["data"]
-    assert set(data) == TEST_FIELDS
+    data = success_data(response, TEST_FIELDS)
     assert data["topic"] == "travel"
     assert (data["provider"], data["model"]) == ("azure", "gpt-4o-test")
     assert len(data["part1"]) == len(data["part3"]) == 3
@@ -155,11 +150,7 @@ class TestOnePartFails:
         code: str,
     ) -> None:
         fake_azure.set(mode=mode, times=1)
-        response = client.post(PATH, json={"topic": "travel"}, headers=auth)
-        assert response.status_code == status
-        body = response.get_json()
-        assert set(body) == {"status", "code", "message", "request_id"}
-        assert body["code"] == code
+        error_body(client.post(PATH, json={"topic": "travel"}, headers=auth), status, code)
 
     def test_every_call_is_audited_and_no_content_is_returned(
         self, client: FlaskClient, auth: dict[str, str], fake_azure: FakeAzure
