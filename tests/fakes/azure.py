@@ -22,8 +22,10 @@ import threading
 import time
 import urllib.request
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.local_server import LocalServer
 
 # What the service answers when the fake fails in each mode (after the SDK's retries).
 FAILURE_ANSWERS = {
@@ -240,21 +242,16 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, _completion(body, _reply_content(body), "stop"))
 
 
-class FakeAzureServer(ThreadingHTTPServer):
-    daemon_threads = True
+class FakeAzureServer(LocalServer):
     request_queue_size = 1024
 
     def __init__(self, port: int = 0, latency_ms: float = 0) -> None:
-        super().__init__(("127.0.0.1", port), Handler)
+        super().__init__(Handler, port)
         self.state = FakeAzureState(latency_ms)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def start(self) -> FakeAzureServer:
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        return self
+        return f"http://127.0.0.1:{self.port}"
 
 
 class FakeAzure:

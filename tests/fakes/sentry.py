@@ -7,8 +7,10 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.local_server import LocalServer
 
 PUBLIC_KEY = "0123456789abcdef0123456789abcdef"
 SECRET_KEY = "fedcba9876543210fedcba9876543210"
@@ -36,24 +38,18 @@ class _EnvelopeHandler(BaseHTTPRequestHandler):
         self.wfile.write(b"{}")
 
 
-class SentryCapture(ThreadingHTTPServer):
+class SentryCapture(LocalServer):
     """Receives envelopes at /api/<project>/envelope/ and parses their items."""
 
-    daemon_threads = True
-
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _EnvelopeHandler)
+        super().__init__(_EnvelopeHandler)
         self._lock = threading.Lock()
         self._envelopes: list[bytes] = []
 
     @property
     def dsn(self) -> str:
         """A DSN with a public key and a (legacy) secret, both of which must stay out of logs."""
-        return f"http://{PUBLIC_KEY}:{SECRET_KEY}@127.0.0.1:{self.server_address[1]}/1"
-
-    def start(self) -> SentryCapture:
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        return self
+        return f"http://{PUBLIC_KEY}:{SECRET_KEY}@127.0.0.1:{self.port}/1"
 
     def keep(self, body: bytes) -> None:
         with self._lock:
