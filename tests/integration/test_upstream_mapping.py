@@ -44,20 +44,13 @@ def test_request_reaches_azure_route_with_key_header_and_quoted_topic(
     assert stats["last_body"]["response_format"]["type"] == "json_schema"
 
 
-@pytest.mark.parametrize(
-    ("mode", "status", "code"), [(mode, *answer) for mode, answer in FAILURE_ANSWERS.items()]
-)
+@pytest.mark.parametrize("mode", FAILURE_ANSWERS)
 def test_upstream_failures_map_to_status_and_code(
-    client: FlaskClient,
-    auth: dict[str, str],
-    fake_azure: FakeAzure,
-    mode: str,
-    status: int,
-    code: str,
+    client: FlaskClient, auth: dict[str, str], fake_azure: FakeAzure, mode: str
 ) -> None:
     fake_azure.set(mode=mode)
     response = client.post("/v1/questions", json={"topic": "a park"}, headers=auth)
-    error_body(response, status, code)  # its fields only: no data
+    error_body(response, *FAILURE_ANSWERS[mode])  # its fields only: no data
     assert "Traceback" not in response.get_data(as_text=True)
 
 
