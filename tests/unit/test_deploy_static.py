@@ -96,73 +96,66 @@ def test_the_overlay_renders_every_kind_the_service_needs(manifests: list[dict[s
 
 
 # The Prometheus Operator CRDs are not in the Kubernetes schemas: the fields we rely on.
-SERVICE_MONITOR_SCHEMA = {
-    "type": "object",
-    "required": ["apiVersion", "kind", "metadata", "spec"],
-    "properties": {
-        "apiVersion": {"const": "monitoring.coreos.com/v1"},
-        "spec": {
-            "type": "object",
-            "required": ["selector", "endpoints"],
-            "additionalProperties": False,
-            "properties": {
-                "jobLabel": {"type": "string"},
-                "selector": {"type": "object", "required": ["matchLabels"]},
-                "endpoints": {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": {
-                        "type": "object",
-                        "required": ["port", "path"],
-                        "additionalProperties": False,
-                        "properties": {
-                            "port": {"type": "string"},
-                            "path": {"type": "string"},
-                            "interval": {"type": "string", "pattern": r"^\d+[smh]$"},
-                            "scrapeTimeout": {"type": "string", "pattern": r"^\d+[smh]$"},
-                            "authorization": {"type": "object", "required": ["credentials"]},
-                        },
-                    },
-                },
-            },
+def operator_resource(spec: dict[str, Any]) -> dict[str, Any]:
+    """The schema of a Prometheus Operator resource whose `spec` has the fields in SPEC."""
+    return {
+        "type": "object",
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {
+            "apiVersion": {"const": "monitoring.coreos.com/v1"},
+            "spec": {"type": "object", "additionalProperties": False, **spec},
         },
-    },
-}
-PROMETHEUS_RULE_SCHEMA = {
-    "type": "object",
-    "required": ["apiVersion", "kind", "metadata", "spec"],
-    "properties": {
-        "apiVersion": {"const": "monitoring.coreos.com/v1"},
-        "spec": {
-            "type": "object",
-            "required": ["groups"],
-            "additionalProperties": False,
-            "properties": {
-                "groups": {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": {
-                        "type": "object",
-                        "required": ["name", "rules"],
-                        "properties": {
-                            "name": {"type": "string"},
-                            "interval": {"type": "string"},
-                            "rules": {
-                                "type": "array",
-                                "minItems": 1,
-                                "items": {
-                                    "type": "object",
-                                    "required": ["expr"],
-                                    "oneOf": [{"required": ["alert"]}, {"required": ["record"]}],
-                                },
-                            },
-                        },
+    }
+
+
+def non_empty_array(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "minItems": 1, "items": {"type": "object", **items}}
+
+
+SERVICE_MONITOR_SCHEMA = operator_resource(
+    {
+        "required": ["selector", "endpoints"],
+        "properties": {
+            "jobLabel": {"type": "string"},
+            "selector": {"type": "object", "required": ["matchLabels"]},
+            "endpoints": non_empty_array(
+                {
+                    "required": ["port", "path"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "port": {"type": "string"},
+                        "path": {"type": "string"},
+                        "interval": {"type": "string", "pattern": r"^\d+[smh]$"},
+                        "scrapeTimeout": {"type": "string", "pattern": r"^\d+[smh]$"},
+                        "authorization": {"type": "object", "required": ["credentials"]},
                     },
                 }
-            },
+            ),
         },
-    },
-}
+    }
+)
+PROMETHEUS_RULE_SCHEMA = operator_resource(
+    {
+        "required": ["groups"],
+        "properties": {
+            "groups": non_empty_array(
+                {
+                    "required": ["name", "rules"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "interval": {"type": "string"},
+                        "rules": non_empty_array(
+                            {
+                                "required": ["expr"],
+                                "oneOf": [{"required": ["alert"]}, {"required": ["record"]}],
+                            }
+                        ),
+                    },
+                }
+            )
+        },
+    }
+)
 
 
 @pytest.mark.parametrize(
