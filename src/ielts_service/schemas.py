@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
@@ -225,7 +226,7 @@ class KeyCreateRequest(InputModel, StrictModel):
     rate_limit: RateLimit | None = None
     token_budget: TokenBudget | None = None
     expires_in: str | None = Field(
-        default=None, pattern=r"^[1-9]\d{0,5}[smhdw]$", description="Lifetime such as 30d or 12h."
+        default=None, pattern=r"^[1-9]\d{0,3}[smhdw]$", description="Lifetime such as 30d or 12h."
     )
 
 
@@ -262,6 +263,14 @@ class UsageQuery(InputModel):
     until: AwareDatetime | None = None
     key: str | None = Field(default=None, max_length=100)
     group_by: Literal["day", "key"] = "day"
+
+    @field_validator("since", "until")
+    @classmethod
+    def _a_year_of_this_era(cls, value: datetime | None) -> datetime | None:
+        # Windows are computed around these times: year 1 or 9999 would overflow.
+        if value is not None and not 1970 <= value.year <= 9000:
+            raise ValueError("must be between the years 1970 and 9000")
+        return value
 
 
 class KeyUsage(StrictModel):

@@ -144,6 +144,7 @@ BAD_CREATES = [
     ({"name": "x", "scopes": ["admin"], "token_budget": "100"}, "token_budget"),
     ({"name": "x", "scopes": ["admin"], "token_budget": 2**31}, "token_budget"),
     ({"name": "x", "scopes": ["admin"], "expires_in": "soon"}, "expires_in"),
+    ({"name": "x", "scopes": ["admin"], "expires_in": "999999w"}, "expires_in"),
     ({"name": "x", "scopes": ["admin"], "secret": "mine"}, "secret"),
     ({"name": "bad\nname", "scopes": ["admin"]}, "name"),
     ({"name": " ", "scopes": ["admin"]}, "name"),

@@ -131,6 +131,7 @@ def test_keys_usage_cli_prints_what_the_api_answers(
         "since=2026-01-01T00:00:00",
         "limit=5",
         "key=" + "k" * 101,
+        "until=0001-01-01T00:00:00Z",  # the default window before it would overflow
     ],
 )
 def test_usage_rejects_bad_query_parameters(
