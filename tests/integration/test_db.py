@@ -9,12 +9,15 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
 
 from ielts_service import create_app, keys
 from ielts_service.config import Settings
 from ielts_service.db import alembic_config, get_engine_of
+from ielts_service.tables import metadata
 from tests.processes import flask_cli
 
 TABLES = {"api_keys", "audit_events", "audit_chain", "alembic_version"}
@@ -161,3 +164,12 @@ def test_cli_commands_do_not_create_the_development_key(
     result = flask_cli(tmp_path, env, "keys", "list", "--json")
     assert json.loads(result.stdout) == []
     assert printed_key(result.stderr) is None
+
+
+def test_migrations_build_the_tables_the_code_declares(
+    built: Callable[..., Flask], backend: dict[str, str]
+) -> None:
+    """Each migration repeats its tables as they were then; together they give tables.py."""
+    app = built(APP_ENV="development", CREATE_DEV_KEY=False, **backend)
+    with get_engine_of(app).connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
