@@ -53,7 +53,9 @@ def _emit(as_json: bool, payload: dict[str, object], text: str) -> None:
     "--expires-in", callback=_lifetime, help="Lifetime such as 30d or 12h; default: never expires."
 )
 @click.option("--rate-limit", callback=_rate_limit, help="Overrides RATE_LIMIT_DEFAULT.")
-@click.option("--token-budget", type=click.IntRange(min=1), help="Daily token budget.")
+@click.option(
+    "--token-budget", type=click.IntRange(min=1, max=2**31 - 1), help="Daily token budget."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def create_command(
     name: str,
@@ -161,7 +163,7 @@ def _clearable(parse: Callable[[str], object], clear_word: str) -> Callable[...,
 
 
 def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    if not text.isdigit() or not 1 <= int(text) < 2**31:
         raise ValueError(f"{text!r} is not a whole number of tokens above 0")
     return int(text)
 

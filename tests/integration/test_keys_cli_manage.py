@@ -100,6 +100,7 @@ def test_update_scopes_and_expiry_take_effect(
         [],
         ["--rate-limit", "often"],
         ["--token-budget", "0"],
+        ["--token-budget", str(2**31)],
         ["--expires-in", "forever"],
         ["--scopes", "root"],
         ["--scopes", ""],
