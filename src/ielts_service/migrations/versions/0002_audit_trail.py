@@ -1,9 +1,4 @@
-"""Audit trail: hash-chained events and the chain's head/anchor row.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-28
-"""
+"""Audit trail: hash-chained events and the chain's head/anchor row."""
 
 from __future__ import annotations
 
@@ -12,8 +7,6 @@ from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 GENESIS = "0" * 64
 

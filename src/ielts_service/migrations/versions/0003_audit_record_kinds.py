@@ -3,10 +3,6 @@
 Adds `kind` (existing records are model calls), `actor`, `target_key_id` and `change`, and lets
 the model-call fields be empty on operator records. Records already stored keep schema version 1
 and are still verified over version 1's fields.
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-30
 """
 
 from __future__ import annotations
@@ -18,8 +14,6 @@ from alembic import op
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 MODEL_CALL_ONLY: dict[str, sa.types.TypeEngine[Any]] = {
     "request_id": sa.String(128),

@@ -2,10 +2,6 @@
 
 A nullable column; records already stored keep their schema version and are verified over its
 fields, with `on_topic` null.
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-30
 """
 
 from __future__ import annotations
@@ -15,8 +11,6 @@ from alembic import op
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,4 @@
-"""Model calls in flight (audit_intents): accounted for even when a worker dies mid-call.
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-30
-"""
+"""Model calls in flight (audit_intents): accounted for even when a worker dies mid-call."""
 
 from __future__ import annotations
 
@@ -12,8 +7,6 @@ from alembic import op
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -4,10 +4,6 @@ On PostgreSQL the counted columns are INCLUDEd, so a time range is read from the
 alone (an index-only scan) instead of from the wide audit rows; and statistics on the
 (key, UTC day) groups let the planner hash a few thousand groups instead of sorting the
 whole range (it cannot guess how many groups an expression makes).
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-11-30
 """
 
 from __future__ import annotations
@@ -16,8 +12,6 @@ from alembic import op
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 USAGE_COLUMNS = ["kind", "route", "part", "status", "prompt_tokens", "completion_tokens"]
 # The same expression, constants included, as usage.py groups by.
