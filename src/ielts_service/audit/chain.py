@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -112,6 +112,29 @@ def _problem(row: Mapping[str, Any], expected_seq: int, expected_prev: str) -> s
     return None
 
 
+# The order verifiers read columns in: the current version's hashed fields (every column but
+# `hash`, sorted as the canonical form sorts them), then `hash`. Time comes as ISO 8601 text.
+READ_ORDER = (*hashed_fields(AUDIT_SCHEMA_VERSION), "hash")
+_SEQ, _ID, _VERSION, _PREV = (
+    READ_ORDER.index(name) for name in ("seq", "id", "schema_version", "prev_hash")
+)
+_CURRENT = hashed_fields(AUDIT_SCHEMA_VERSION)
+
+
+def _intact_current(row: Sequence[Any], expected_seq: int, expected_prev: str) -> bool:
+    """The fast path for a record of the current version read in READ_ORDER: True only when
+    it links and its hash matches (the fields are already in canonical key order, so orjson
+    needs no sorting; any doubt, e.g. a nested mapping out of order, answers False)."""
+    if (
+        row[_SEQ] != expected_seq
+        or row[_PREV] != expected_prev
+        or row[_VERSION] != AUDIT_SCHEMA_VERSION
+    ):
+        return False
+    fields = dict(zip(_CURRENT, row, strict=False))  # all but the last value, `hash`
+    return bool(hashlib.sha256(orjson.dumps(fields)).hexdigest() == row[-1])
+
+
 @dataclass(frozen=True)
 class Verdict:
     ok: bool
@@ -125,7 +148,7 @@ class Verdict:
 
 
 def verify(
-    rows: Iterable[Mapping[str, Any]],
+    rows: Iterable[Sequence[Any]],
     *,
     anchor_seq: int,
     anchor_hash: str,
@@ -133,9 +156,9 @@ def verify(
     head_hash: str,
     checkpoints: Mapping[int, str] | None = None,
 ) -> Verdict:
-    """Walk records in seq order from the anchor (the first record to check and the hash it
-    must link to); the first broken link ends the walk. `checkpoints` (seq -> signed hash):
-    each record they name, and the anchor's link, must hold that hash."""
+    """Walk records (tuples in READ_ORDER) in seq order from the anchor (the first record to
+    check and the hash it must link to); the first broken link ends the walk. `checkpoints`
+    (seq -> signed hash): each record they name, and the anchor's link, must hold that hash."""
     signed = checkpoints or {}
     expected_seq, expected_prev, checked = anchor_seq, anchor_hash, 0
     if signed.get(anchor_seq - 1, anchor_hash) != anchor_hash:
@@ -143,13 +166,17 @@ def verify(
             f"the link into record #{anchor_seq} does not match the checkpoint of #{anchor_seq - 1}"
         )
         return Verdict(False, 0, anchor_seq, None, link, from_seq=anchor_seq)
-    for row in rows:
-        reason = _problem(row, expected_seq, expected_prev)
-        if reason is None and signed.get(row["seq"], row["hash"]) != row["hash"]:
+    for values in rows:
+        if not _intact_current(values, expected_seq, expected_prev):
+            row = dict(zip(READ_ORDER, values, strict=True))
+            reason = _problem(row, expected_seq, expected_prev)
+            if reason:
+                return Verdict(False, checked, row["seq"], row["id"], reason, from_seq=anchor_seq)
+        seq, digest = values[_SEQ], values[-1]
+        if signed.get(seq, digest) != digest:
             reason = "hash differs from the one signed in a checkpoint: history was rewritten"
-        if reason:
-            return Verdict(False, checked, row["seq"], row["id"], reason, from_seq=anchor_seq)
-        expected_seq, expected_prev, checked = row["seq"] + 1, row["hash"], checked + 1
+            return Verdict(False, checked, seq, values[_ID], reason, from_seq=anchor_seq)
+        expected_seq, expected_prev, checked = seq + 1, digest, checked + 1
     if expected_seq - 1 != head_seq or expected_prev != head_hash:
         reason = f"the chain head (#{head_seq}) is missing or does not match the last record"
         return Verdict(False, checked, head_seq, None, reason, from_seq=anchor_seq)

@@ -8,15 +8,15 @@ from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from ulid import ULID
 
-from ..clock import as_utc, now
+from ..clock import as_utc, iso_utc, now
 from ..tables import AUDIT_FIELDS, AUDIT_SCHEMA_VERSION, audit_chain, audit_events, audit_intents
-from .chain import Verdict, record_hash, verify
+from .chain import READ_ORDER, Verdict, record_hash, verify
 
 # What callers give: every field but those the chain sets; any they leave out is null.
 _WRITTEN = frozenset(f.name for f in AUDIT_FIELDS) - {
@@ -31,6 +31,7 @@ _EMPTY = {f.name: f.absent for f in AUDIT_FIELDS if f.name in _WRITTEN}
 
 
 Progress = Callable[[int, int], None]  # (records done, total)
+T = TypeVar("T")
 
 
 class AppendFailed(sa.exc.SQLAlchemyError):
@@ -191,14 +192,15 @@ def iter_records(
         yield from _counted(_stream(conn, query.order_by(audit_events.c.seq)), total, progress)
 
 
-def _stream(
-    conn: sa.Connection, query: sa.Select[Any], batch: int = 1000
-) -> Generator[dict[str, Any]]:
-    options = {"stream_results": True, "yield_per": batch}
-    with conn.execute(query, execution_options=options) as result:
+def _stream(conn: sa.Connection, query: sa.Select[Any]) -> Generator[dict[str, Any]]:
+    with _rows(conn, query) as result:
         names = tuple(result.keys())
         for row in result:  # plain rows: far cheaper than mappings
             yield dict(zip(names, row, strict=True))
+
+
+def _rows(conn: sa.Connection, query: sa.Select[Any], batch: int = 1000) -> sa.CursorResult[Any]:
+    return conn.execute(query, execution_options={"stream_results": True, "yield_per": batch})
 
 
 def verify_chain(
@@ -220,13 +222,8 @@ def verify_chain(
             start, start_hash = state["anchor_seq"], state["anchor_hash"]
             if from_seq is not None and from_seq > start:
                 start, start_hash = from_seq, link or _link_into(conn, from_seq, state)
-            query = (
-                sa.select(audit_events)
-                .where(audit_events.c.seq >= start)
-                .order_by(audit_events.c.seq)
-            )
             # closing(): a walk that stops at a broken link releases its cursor at once.
-            with closing(_stream(conn, query)) as rows:
+            with closing(_chain_rows(conn, start)) as rows:
                 return verify(
                     _counted(rows, state["head_seq"] - start + 1, progress),
                     anchor_seq=start,
@@ -235,6 +232,40 @@ def verify_chain(
                     head_hash=state["head_hash"],
                     checkpoints=checkpoints,
                 )
+
+
+# iso_utc's form of a time, written by PostgreSQL itself.
+_ISO_UTC = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+_TIME = READ_ORDER.index("time")
+
+
+def _chain_rows(conn: sa.Connection, start: int) -> Generator[Sequence[Any]]:
+    """Records from `start` on in seq order: tuples in READ_ORDER, time as ISO 8601 text."""
+    postgres = conn.dialect.name == "postgresql"
+    time: sa.ColumnElement[Any] = audit_events.c.time
+    if postgres:
+        time = sa.func.to_char(sa.func.timezone("UTC", time), _ISO_UTC)
+    columns = [time if name == "time" else audit_events.c[name] for name in READ_ORDER]
+    query = sa.select(*columns).where(audit_events.c.seq >= start).order_by(audit_events.c.seq)
+    if postgres:
+        yield from _server_cursor(conn, query)
+        return
+    with _rows(conn, query) as result:
+        for row in result:
+            values = list(row)
+            values[_TIME] = iso_utc(values[_TIME])
+            yield values
+
+
+def _server_cursor(conn: sa.Connection, query: sa.Select[Any]) -> Generator[tuple[Any, ...]]:
+    """PostgreSQL: the rows of `query` as plain tuples, from a binary server-side cursor read
+    5,000 at a time (constant memory), without SQLAlchemy's per-row objects."""
+    driver = conn.connection.driver_connection
+    assert driver is not None  # a live, checked-out connection
+    with driver.cursor("audit_verify", binary=True) as cursor:
+        cursor.itersize = 5000
+        cursor.execute(str(query.compile(conn, compile_kwargs={"literal_binds": True})))
+        yield from cursor
 
 
 def _link_into(conn: sa.Connection, seq: int, state: Mapping[str, Any]) -> str:
@@ -247,8 +278,8 @@ def _link_into(conn: sa.Connection, seq: int, state: Mapping[str, Any]) -> str:
 
 
 def _counted(
-    rows: Iterator[dict[str, Any]], total: int, progress: Progress | None, every: int = 10_000
-) -> Iterator[dict[str, Any]]:
+    rows: Iterator[T], total: int, progress: Progress | None, every: int = 10_000
+) -> Iterator[T]:
     """`rows`, reporting progress every `every` records."""
     if progress is None:
         yield from rows
