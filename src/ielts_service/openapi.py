@@ -46,6 +46,8 @@ ERRORS = {
 SCOPED_ERRORS = (401, 403, 429, 503)
 BODY_ERRORS = (400, 413, 415, 422)
 QUERY_ERRORS = (414, 422)  # a long enough query outgrows gunicorn's request-line limit
+# Answered by gunicorn before the app, as its own HTML page, not the JSON envelope.
+SERVER_HTML_ERRORS = frozenset({414})
 # What a call to the model can end in, beyond a bad request.
 AI_ERRORS = (422, 502, 503, 504)
 
@@ -169,7 +171,10 @@ def _operation(app: Flask, rule: Rule, operation: Operation) -> dict[str, Any]:
         "responses": {
             str(operation.status): _success(operation),
             **{
-                str(status): {"description": ERRORS[status], **(html if status == 414 else error)}
+                str(status): {
+                    "description": ERRORS[status],
+                    **(html if status in SERVER_HTML_ERRORS else error),
+                }
                 for status in operation.error_statuses(scope)
             },
         },
