@@ -66,12 +66,18 @@ run: install                           ## development server on embedded default
 serve: install                         ## production-like: gunicorn with deploy/gunicorn.conf.py
 	$(BIN)/gunicorn -c deploy/gunicorn.conf.py ielts_service.wsgi:app
 
+# The suite mostly waits (processes starting, scrapes, sleeps), so it runs on more workers than
+# cores (pytest-xdist); a file's tests share a worker, so a module's process stack starts once.
+# TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 4
+PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+
 test: install-dev system-deps          ## the whole suite: unit, integration (both backends), e2e
 	$(BIN)/python -m scripts.lockcheck requirements/dev.txt
-	$(BIN)/pytest
+	$(BIN)/pytest $(PARALLEL)
 
 test-fast: install-dev                 ## unit + integration on the embedded defaults (no PostgreSQL, Redis or processes)
-	$(BIN)/pytest tests/unit tests/integration -m "not postgres and not redis"
+	$(BIN)/pytest $(PARALLEL) tests/unit tests/integration -m "not postgres and not redis"
 
 # Builds the stand-in base (cached) and deploy/Dockerfile with buildah, then runs the image
 # against the real PostgreSQL and Redis (~3 min when the base is cached, ~5 more to make it).
