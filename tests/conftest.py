@@ -47,6 +47,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.redis)
         if E2E_DIR in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.e2e)
+    # The fuzz run is the longest test by far: started first, it overlaps the rest of the run
+    # on the other workers instead of finishing alone at the end.
+    items.sort(key=lambda item: item.get_closest_marker("fuzz") is None)
 
 
 @pytest.fixture(scope="session")
