@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document, built from the registered routes and the pydantic models.
 
-A view declares how it appears with `@documented(...)`, next to its `@require_scope`; the
+A view declares how it appears where it declares its route and scope (api/routes.py); the
 errors its declaration implies (a scope, a body, query parameters) are added here, so a new
 route cannot be left out of the document or list fewer errors than it can return.
 """
@@ -8,9 +8,9 @@ route cannot be left out of the document or list fewer errors than it can return
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Flask
 from pydantic import BaseModel
@@ -20,8 +20,6 @@ from werkzeug.routing import Rule
 from .auth import required_scope
 from .schemas import ErrorBody
 from .version import __version__
-
-ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
 _REF = "#/components/schemas/{model}"
 _PATH_ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
@@ -74,19 +72,6 @@ class Operation:
             + (QUERY_ERRORS if self.query else ())
         )
         return sorted({*implied, *self.errors})
-
-
-def documented(
-    summary: str, description: str | None = None, **details: Any
-) -> Callable[[ViewT], ViewT]:
-    """Declare a view's place in /openapi.json (the fields of `Operation`; docs/architecture.md)."""
-    operation = Operation(summary, description, **details)
-
-    def decorate(view: ViewT) -> ViewT:
-        view.openapi = operation  # type: ignore[attr-defined]
-        return view
-
-    return decorate
 
 
 # Routes an extension registers, with no view of ours to decorate.
@@ -167,7 +152,7 @@ def _operation(app: Flask, rule: Rule, operation: Operation) -> dict[str, Any]:
     html = {"content": {"text/html": {"schema": {"type": "string"}}}}
     built: dict[str, Any] = {
         "summary": operation.summary + (" (deprecated path, for older clients)" * deprecated),
-        "description": operation.description or (view.__doc__ or "").strip(),
+        "description": operation.description or "",
         "responses": {
             str(operation.status): _success(operation),
             **{

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, Response
 
+from ielts_service.api.envelope import success
+from ielts_service.api.routes import Routes
 from ielts_service.auth import required_scope
 from ielts_service.openapi import (
     BODY_ERRORS,
@@ -18,6 +20,7 @@ from ielts_service.openapi import (
     openapi_path,
     operation_of,
 )
+from ielts_service.schemas import KeysQuery, Liveness
 
 pytestmark = pytest.mark.settings(ENABLE_TEST_ROUTES=True)
 ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
@@ -81,3 +84,26 @@ def test_the_older_path_is_marked_deprecated(app: Flask) -> None:
     assert paths["/generate-question"]["post"]["deprecated"] is True
     assert "deprecated" not in paths["/v1/questions"]["post"]
     assert paths["/docs/assets/{filename}"]["get"]["parameters"][0]["in"] == "path"
+
+
+def test_a_declared_view_is_documented_from_its_docstring_and_given_its_query(app: Flask) -> None:
+    extra = Blueprint("declared", __name__)
+
+    @Routes(extra).get("/v1/declared", response=Liveness)
+    def declared(query: KeysQuery) -> Response:
+        """A declared
+        view.
+
+        Its description, over
+        two lines.
+        """
+        return success(Liveness(alive=query.limit == 5))
+
+    app.register_blueprint(extra)
+    operation = build_spec(app)["paths"]["/v1/declared"]["get"]
+    assert operation["summary"] == "A declared view"
+    assert operation["description"] == "Its description, over two lines."
+    assert [parameter["name"] for parameter in operation["parameters"]] == ["cursor", "limit"]
+    client = app.test_client()
+    assert client.get("/v1/declared?limit=5").get_json()["data"] == {"alive": True}
+    assert client.get("/v1/declared?limit=0").status_code == 422

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app
 
 from .. import keys
 from ..audit import key_actor
-from ..auth import require_scope
 from ..clock import parse_duration
 from ..db import get_engine
 from ..errors import ApiError
-from ..limits import per_key_rate_limit
-from ..openapi import documented
 from ..schemas import (
     Key,
     KeyCreateRequest,
@@ -24,11 +21,12 @@ from ..schemas import (
     KeyWithSecret,
 )
 from ..state import current_key, get_settings
-from ..validation import parse_body, parse_query
 from .cursor import decode_cursor, encode_cursor
 from .envelope import success
+from .routes import Routes
 
 bp = Blueprint("admin_keys", __name__)
+admin = Routes(bp, scope="admin")
 
 
 def key_model(key: keys.ApiKey) -> Key:
@@ -65,18 +63,12 @@ def _conflict(exc: keys.KeyOperationError) -> ApiError:
     return ApiError(409, "conflict", str(exc))
 
 
-@bp.get("/v1/admin/keys")
-@documented(
-    "List API keys",
-    "In creation order, cursor-paginated; never a secret.",
-    response=KeysPage,
-    query=KeysQuery,
-)
-@require_scope("admin")
-@per_key_rate_limit
-def list_keys() -> Response:
-    """Keys in creation order, cursor-paginated; never a secret."""
-    query = parse_query(KeysQuery)
+@admin.get("/v1/admin/keys", response=KeysPage)
+def list_keys(query: KeysQuery) -> Response:
+    """List API keys.
+
+    In creation order, cursor-paginated; never a secret.
+    """
     after = decode_cursor(query.cursor, {"after": str})["after"] if query.cursor else None
     found = keys.list_keys(get_engine(), after=after, limit=query.limit + 1)
     page, more = found[: query.limit], len(found) > query.limit
@@ -88,20 +80,12 @@ def list_keys() -> Response:
     )
 
 
-@bp.post("/v1/admin/keys")
-@documented(
-    "Create an API key",
-    "The answer carries the key's secret, shown only this once.",
-    response=KeyWithSecret,
-    body=KeyCreateRequest,
-    errors=(409,),
-    status=201,
-)
-@require_scope("admin")
-@per_key_rate_limit
-def create_key() -> Response:
-    """Create a key; the answer carries its secret, shown only this once."""
-    body = parse_body(KeyCreateRequest)
+@admin.post("/v1/admin/keys", response=KeyWithSecret, errors=(409,), status=201)
+def create_key(body: KeyCreateRequest) -> Response:
+    """Create an API key.
+
+    The answer carries the key's secret, shown only this once.
+    """
     try:
         key, secret = keys.create_key(
             get_engine(),
@@ -117,50 +101,37 @@ def create_key() -> Response:
     return success(_with_secret(key, secret), status=201)
 
 
-@bp.get("/v1/admin/keys/<key_id>")
-@documented("Read an API key", response=Key, errors=(404,))
-@require_scope("admin")
-@per_key_rate_limit
+@admin.get("/v1/admin/keys/<key_id>", response=Key, errors=(404,))
 def get_key(key_id: str) -> Response:
-    """One key."""
+    """Read an API key.
+
+    One key.
+    """
     return success(key_model(_key(key_id)))
 
 
-@bp.patch("/v1/admin/keys/<key_id>")
-@documented(
-    "Change an API key",
-    "Any of rate_limit, token_budget, expires_at, scopes; null clears a field. Every worker "
-    "and replica applies it within the key cache TTL.",
-    response=Key,
-    body=KeyUpdateRequest,
-    errors=(404,),
-)
-@require_scope("admin")
-@per_key_rate_limit
-def update_key(key_id: str) -> Response:
-    """Change a key's limit, budget, expiry or scopes; null clears a field."""
-    body = parse_body(KeyUpdateRequest)
+@admin.patch("/v1/admin/keys/<key_id>", response=Key, errors=(404,))
+def update_key(key_id: str, body: KeyUpdateRequest) -> Response:
+    """Change an API key.
+
+    Any of rate_limit, token_budget, expires_at, scopes; null clears a field. Every worker
+    and replica applies it within the key cache TTL.
+    """
     key = _key(key_id)
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     key, _changed = keys.update_key(get_engine(), key.id, changes, actor=_actor())
     return success(key_model(_applied(key)))
 
 
-@bp.post("/v1/admin/keys/<key_id>/rotate")
-@documented(
-    "Rotate an API key's secret",
-    "The new secret is in the answer; the old one works for `grace` (default "
-    "KEY_ROTATION_GRACE_S). The body is optional.",
-    response=KeyWithSecret,
-    body=KeyRotateRequest,
-    body_required=False,
-    errors=(404, 409),
+@admin.post(
+    "/v1/admin/keys/<key_id>/rotate", response=KeyWithSecret, body_required=False, errors=(404, 409)
 )
-@require_scope("admin")
-@per_key_rate_limit
-def rotate_key(key_id: str) -> Response:
-    """Give the key a new secret (in the answer); the old one works for the grace period."""
-    body = parse_body(KeyRotateRequest) if request.content_length else KeyRotateRequest()
+def rotate_key(key_id: str, body: KeyRotateRequest) -> Response:
+    """Rotate an API key's secret.
+
+    The new secret is in the answer; the old one works for `grace` (default
+    KEY_ROTATION_GRACE_S). The body is optional.
+    """
     key = _key(key_id)
     settings = get_settings()
     grace = (
@@ -175,16 +146,11 @@ def rotate_key(key_id: str) -> Response:
     return success(_with_secret(_applied(key), secret))
 
 
-@bp.post("/v1/admin/keys/<key_id>/revoke")
-@documented(
-    "Revoke an API key",
-    "Every worker and replica refuses it within the key cache TTL.",
-    response=Key,
-    errors=(404,),
-)
-@require_scope("admin")
-@per_key_rate_limit
+@admin.post("/v1/admin/keys/<key_id>/revoke", response=Key, errors=(404,))
 def revoke_key(key_id: str) -> Response:
-    """Revoke the key on every worker and replica within the key cache TTL."""
+    """Revoke an API key.
+
+    Every worker and replica refuses it within the key cache TTL.
+    """
     key = keys.revoke_key(get_engine(), _key(key_id).name, actor=_actor())
     return success(key_model(_applied(key)))

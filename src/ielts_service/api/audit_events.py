@@ -6,32 +6,24 @@ import sqlalchemy as sa
 from flask import Blueprint, Response
 
 from ..audit.chain import jsonable
-from ..auth import require_scope
 from ..clock import as_utc
 from ..db import get_engine
-from ..limits import per_key_limits
-from ..openapi import documented
 from ..schemas import AuditEvent, AuditEventsPage, AuditQuery
 from ..tables import api_keys, audit_events
-from ..validation import parse_query
 from .cursor import decode_cursor, encode_cursor
 from .envelope import success
+from .routes import Routes
 
 bp = Blueprint("audit_events", __name__)
+auditors = Routes(bp, scope="audit:read", token_budget=True)
 
 
-@bp.get("/v1/audit/events")
-@documented(
-    "List audit records, newest first",
-    "Filters: since, until (ISO 8601), key (id or name), outcome; cursor pagination.",
-    response=AuditEventsPage,
-    query=AuditQuery,
-)
-@require_scope("audit:read")
-@per_key_limits
-def list_audit_events() -> Response:
-    """Audit records matching the filters, newest first."""
-    query = parse_query(AuditQuery)
+@auditors.get("/v1/audit/events", response=AuditEventsPage)
+def list_audit_events(query: AuditQuery) -> Response:
+    """List audit records, newest first.
+
+    Filters: since, until (ISO 8601), key (id or name), outcome; cursor pagination.
+    """
     statement = sa.select(audit_events).order_by(audit_events.c.seq.desc()).limit(query.limit + 1)
     if query.cursor:
         statement = statement.where(

@@ -6,24 +6,29 @@ from flask import Blueprint, Response, current_app
 
 from .. import db, limits
 from ..errors import error_response
-from ..openapi import documented
 from ..schemas import Liveness, Readiness
 from .envelope import success
+from .routes import Routes
 
 bp = Blueprint("health", __name__)
+public = Routes(bp)
 
 
-@bp.get("/healthz")
-@documented("Liveness", response=Liveness)
+@public.get("/healthz", response=Liveness)
 def healthz() -> Response:
-    """The process is alive."""
+    """Liveness.
+
+    The process is alive.
+    """
     return success(Liveness(alive=True))
 
 
-@bp.get("/readyz")
-@documented("Readiness", response=Readiness, errors=(503,))
+@public.get("/readyz", response=Readiness, errors=(503,))
 def readyz() -> Response:
-    """200 when the database (keys, audit), the rate-limit store and the provider are usable."""
+    """Readiness.
+
+    200 when the database (keys, audit), the rate-limit store and the provider are usable.
+    """
     checks = {
         "database": db.readiness_problem(),
         "ratelimit_store": limits.readiness_problem(),

@@ -11,32 +11,24 @@ from .. import audit
 from ..ai import QuestionProvider, get_provider
 from ..ai.types import Generation, UpstreamFailure
 from ..audit import RequestContext, request_context
-from ..auth import require_scope
 from ..generation import call_provider, charge_tokens, commit_audit
-from ..limits import per_key_limits
-from ..openapi import AI_ERRORS, documented
+from ..openapi import AI_ERRORS
 from ..schemas import CueCard, SpeakingTest, SpeakingTestRequest, Usage
 from ..state import get_settings
-from ..validation import parse_body
 from .envelope import success
+from .routes import Routes
 
 bp = Blueprint("speaking_tests", __name__)
+generators = Routes(bp, scope="questions:generate", token_budget=True)
 
 
-@bp.post("/v1/speaking-tests")
-@documented(
-    "Generate a full mock Speaking test",
-    "Part 1, Part 2 and Part 3 are generated concurrently. All or nothing: if any part fails "
-    "after retries, the whole test fails with that part's error and no content.",
-    response=SpeakingTest,
-    body=SpeakingTestRequest,
-    errors=AI_ERRORS,
-)
-@require_scope("questions:generate")
-@per_key_limits
-def create_speaking_test() -> Response:
-    """Generate Part 1, 2 and 3 at once; all or nothing."""
-    body = parse_body(SpeakingTestRequest)
+@generators.post("/v1/speaking-tests", response=SpeakingTest, errors=AI_ERRORS)
+def create_speaking_test(body: SpeakingTestRequest) -> Response:
+    """Generate a full mock Speaking test.
+
+    Part 1, Part 2 and Part 3 are generated concurrently. All or nothing: if any part fails
+    after retries, the whole test fails with that part's error and no content.
+    """
     ctx, provider = request_context(), get_provider()
     jobs = [(1, body.part1_count), (2, 1), (3, body.part3_count)]
     intent_ids = audit.open_intents(ctx, provider, body.topic, [part for part, _ in jobs])

@@ -5,31 +5,25 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from .. import keys, limits, usage
-from ..auth import ANY_SCOPE, require_scope
+from ..auth import ANY_SCOPE
 from ..clock import now
 from ..db import get_engine
-from ..limits import per_key_rate_limit
-from ..openapi import documented
 from ..schemas import OwnUsage, UsageQuery, UsageReport
 from ..state import current_key, get_settings
-from ..validation import parse_query
 from .envelope import success
+from .routes import Routes
 
 bp = Blueprint("usage", __name__)
+admin = Routes(bp, scope="admin")
+any_key = Routes(bp, scope=ANY_SCOPE)
 
 
-@bp.get("/v1/admin/usage")
-@documented(
-    "Usage by key (and UTC day), from the audit trail",
-    "Default range: the 7 days before `until` (or now).",
-    response=UsageReport,
-    query=UsageQuery,
-)
-@require_scope("admin")
-@per_key_rate_limit
-def usage_report() -> Response:
-    """Requests, tokens and errors by key (and UTC day); default: the last 7 days."""
-    query = parse_query(UsageQuery)
+@admin.get("/v1/admin/usage", response=UsageReport)
+def usage_report(query: UsageQuery) -> Response:
+    """Usage by key (and UTC day), from the audit trail.
+
+    Default range: the 7 days before `until` (or now).
+    """
     engine = get_engine()
     key_id = None
     if query.key:
@@ -47,16 +41,12 @@ def usage_report() -> Response:
     return success(UsageReport.model_validate({"usage": rows}))
 
 
-@bp.get("/v1/usage")
-@documented(
-    "The calling key's limits, token budget and requests today",
-    "Any valid key may call it; it never spends the token budget.",
-    response=OwnUsage,
-)
-@require_scope(ANY_SCOPE)
-@per_key_rate_limit
+@any_key.get("/v1/usage", response=OwnUsage)
 def own_usage() -> Response:
-    """The calling key's limits, its token budget window and its requests today."""
+    """The calling key's limits, token budget and requests today.
+
+    Any valid key may call it; it never spends the token budget.
+    """
     key = current_key()
     assert key is not None  # require_scope admitted it
     settings = get_settings()
