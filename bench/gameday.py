@@ -39,8 +39,10 @@ from tests.load import Answer, Load
 from tests.processes import (
     Gunicorn,
     RedisServer,
+    azure_env,
     flask_cli,
     free_port,
+    request_limits,
     service_env,
     start_gunicorn,
     stop_group,
@@ -237,18 +239,14 @@ def world_started(work: Path) -> Iterator[World]:
             DATABASE_URL=relayed + options,
             DATABASE_CONNECT_TIMEOUT_S="1",
             RATELIMIT_STORAGE_URI=redis.url,
-            AI_PROVIDER="azure",
-            AZURE_OPENAI_ENDPOINT=fake.url,
-            AZURE_OPENAI_API_KEY="fake-azure-key-0123456789abcdef",
-            AZURE_OPENAI_DEPLOYMENT="gpt-4o-gameday",
             AZURE_OPENAI_TIMEOUT_S="1",
             AZURE_OPENAI_MAX_RETRIES="0",  # one upstream request per call: calls, records compare
             CIRCUIT_BREAKER_FAILURES="5",
             CIRCUIT_BREAKER_COOLDOWN_S="1",
             AUDIT_INTENT_SWEEP_S="1",
-            RATE_LIMIT_DEFAULT="1000000/minute",
-            RATE_LIMIT_UNAUTHENTICATED="1000000/minute",
             GUNICORN_THREADS="64",
+            **azure_env(fake.url, deployment="gpt-4o-gameday"),
+            **request_limits(1000000),
         )
         service = start_gunicorn(work, env, timeout=120)
         stack.callback(stop_group, service.process)

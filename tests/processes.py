@@ -114,6 +114,24 @@ def service_env(workdir: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
+def azure_env(
+    endpoint: str, api_key: str = "fake-azure-key-0123456789abcdef", deployment: str = "gpt-4o-test"
+) -> dict[str, str]:
+    """Settings that point the Azure provider at a fake Azure server."""
+    return {
+        "AI_PROVIDER": "azure",
+        "AZURE_OPENAI_ENDPOINT": endpoint,
+        "AZURE_OPENAI_API_KEY": api_key,
+        "AZURE_OPENAI_DEPLOYMENT": deployment,
+    }
+
+
+def request_limits(per_minute: int) -> dict[str, str]:
+    """Per-key and per-address request limits, set high enough that a run never meets them."""
+    limit = f"{per_minute}/minute"
+    return {"RATE_LIMIT_DEFAULT": limit, "RATE_LIMIT_UNAUTHENTICATED": limit}
+
+
 def flask_cli(
     workdir: Path, env: Mapping[str, str], *args: str
 ) -> subprocess.CompletedProcess[str]:

@@ -18,7 +18,9 @@ from tests.fakes.azure import FakeAzure
 from tests.load import Load
 from tests.processes import (
     Gunicorn,
+    azure_env,
     flask_cli,
+    request_limits,
     service_env,
     start_gunicorn,
     stop_group,
@@ -40,14 +42,10 @@ def served(
     env = service_env(
         tmp_path,
         DATABASE_URL=pg_schema_url,
-        AI_PROVIDER="azure",
-        AZURE_OPENAI_ENDPOINT=fake_azure.url,
-        AZURE_OPENAI_API_KEY="fake-azure-key-0123456789abcdef",
-        AZURE_OPENAI_DEPLOYMENT="gpt-4o-test",
         AZURE_OPENAI_MAX_RETRIES="0",  # one upstream request per call: calls and records compare
         AUDIT_INTENT_SWEEP_S="1",
-        RATE_LIMIT_DEFAULT="100000/minute",
-        RATE_LIMIT_UNAUTHENTICATED="100000/minute",
+        **azure_env(fake_azure.url),
+        **request_limits(100000),
     )
     instance = start_gunicorn(tmp_path, env)
     key = json.loads(flask_cli(tmp_path, env, "keys", "create", "drill", "--json").stdout)["key"]

@@ -22,7 +22,15 @@ import sqlalchemy as sa
 from ielts_service import __version__, keys
 from tests.fakes.azure import FakeAzure, FakeAzureServer
 from tests.fakes.sentry import PUBLIC_KEY, SECRET_KEY, SentryCapture, running_capture
-from tests.processes import Gunicorn, service_env, start_gunicorn, stop_group, wait_until
+from tests.processes import (
+    Gunicorn,
+    azure_env,
+    request_limits,
+    service_env,
+    start_gunicorn,
+    stop_group,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -30,6 +38,19 @@ AZURE_KEY = "azure-scenario-key-7d41c0ffee9b2a58"
 BEARER_TOKEN = "opaque-bearer-token-3e8f1d27c9a4"
 GIT_SHA = "5eed5eed"
 BASE_FIELDS = {"timestamp", "level", "logger", "message", "request_id", "version", "environment"}
+# Small files, so the scenario sees them rotate; every line, gunicorn's own included.
+ROTATING_DEBUG_LOGS = {
+    "LOG_MAX_BYTES": "4096",
+    "LOG_BACKUP_COUNT": "500",
+    "LOG_LEVEL": "DEBUG",
+    "GUNICORN_LOG_LEVEL": "info",
+}
+# One retry within a second, and a circuit that never opens: every upstream failure is seen.
+QUICK_UPSTREAM_FAILURES = {
+    "AZURE_OPENAI_TIMEOUT_S": "1",
+    "AZURE_OPENAI_MAX_RETRIES": "1",
+    "CIRCUIT_BREAKER_FAILURES": "1000",
+}
 
 
 @dataclass(frozen=True)
@@ -116,23 +137,14 @@ def service(
             workdir,
             DATABASE_URL=f"sqlite:///{workdir}/service.db",
             RATELIMIT_STORAGE_URI=redis_url,
-            LOG_MAX_BYTES="4096",
-            LOG_BACKUP_COUNT="500",
-            LOG_LEVEL="DEBUG",
-            GUNICORN_LOG_LEVEL="info",
-            AI_PROVIDER="azure",
-            AZURE_OPENAI_ENDPOINT=upstream.url,
-            AZURE_OPENAI_API_KEY=AZURE_KEY,
-            AZURE_OPENAI_DEPLOYMENT="gpt-4o-test",
-            AZURE_OPENAI_TIMEOUT_S="1",
-            AZURE_OPENAI_MAX_RETRIES="1",
-            CIRCUIT_BREAKER_FAILURES="1000",
             SENTRY_DSN=capture.dsn,
             GIT_SHA=GIT_SHA,
             ENABLE_TEST_ROUTES="true",
             TRUSTED_PROXY_HOPS="1",
-            RATE_LIMIT_UNAUTHENTICATED="1000/minute",
-            RATE_LIMIT_DEFAULT="1000/minute",
+            **ROTATING_DEBUG_LOGS,
+            **azure_env(upstream.url, api_key=AZURE_KEY),
+            **QUICK_UPSTREAM_FAILURES,
+            **request_limits(1000),
         )
         gunicorn = start_gunicorn(workdir, env)
         try:
