@@ -49,6 +49,12 @@ class Receiver:
         wait_until(lambda: len(self.received) >= count, 20, f"{count} notification(s)")
         return self.received
 
+    def sole(self, path: str) -> dict[str, Any]:
+        """The one notification posted here, checked to have been posted to `path`."""
+        (notification,) = self.wait_for(1)
+        assert notification["path"] == path
+        return notification
+
 
 def _start_receiver() -> Receiver:
     received: list[dict[str, Any]] = []
@@ -181,13 +187,12 @@ def test_critical_alert_pages_with_the_routing_key_from_its_file(
 ) -> None:
     manager = start_alertmanager()
     manager.post(alert("AIUpstreamFailing", provider="azure"))
-    (page,) = manager.pager.wait_for(1)
-    assert page["path"] == "/pagerduty"
-    assert page["body"]["routing_key"] == ROUTING_KEY
-    assert page["body"]["event_action"] == "trigger"
-    assert page["body"]["payload"]["severity"] == "critical"
+    page = manager.pager.sole("/pagerduty")["body"]
+    assert page["routing_key"] == ROUTING_KEY
+    assert page["event_action"] == "trigger"
+    assert page["payload"]["severity"] == "critical"
     runbook = RULES["AIUpstreamFailing"]["annotations"]["runbook_url"]
-    assert page["body"]["payload"]["custom_details"]["runbook"] == runbook
+    assert page["payload"]["custom_details"]["runbook"] == runbook
 
 
 def test_warning_alert_reaches_chat_with_its_runbook(
@@ -195,9 +200,7 @@ def test_warning_alert_reaches_chat_with_its_runbook(
 ) -> None:
     manager = start_alertmanager()
     manager.post(alert("RateLimitSpike", limit="key"))
-    (message,) = manager.chat.wait_for(1)
-    assert message["path"] == "/chat"
-    attachment = message["body"]["attachments"][0]
+    attachment = manager.chat.sole("/chat")["body"]["attachments"][0]
     assert attachment["title"] == f"[FIRING] RateLimitSpike ({JOB})"
     assert RULES["RateLimitSpike"]["annotations"]["runbook_url"] in attachment["text"]
 
@@ -266,7 +269,6 @@ def test_webhook_variant_pages_with_the_bearer_token_from_its_file(
 ) -> None:
     manager = start_alertmanager(critical_receiver="oncall-pager-webhook")
     manager.post(alert("ServiceDown"))
-    (page,) = manager.pager.wait_for(1)
-    assert page["path"] == "/webhook"
+    page = manager.pager.sole("/webhook")
     assert page["headers"]["Authorization"] == f"Bearer {WEBHOOK_TOKEN}"
     assert [a["labels"]["alertname"] for a in page["body"]["alerts"]] == ["ServiceDown"]
