@@ -172,20 +172,21 @@ def kill_workers(world: World) -> float:
     return cleared
 
 
-def cut_redis(world: World) -> float:
+def _outage(stop: Callable[[], object], start: Callable[[], object], down_s: float) -> float:
+    """Two seconds into the load, `stop`; `down_s` later, `start`: when it was cleared."""
     time.sleep(2)
-    world.redis.kill()
-    time.sleep(3)
-    world.redis.start()
+    stop()
+    time.sleep(down_s)
+    start()
     return time.monotonic()
+
+
+def cut_redis(world: World) -> float:
+    return _outage(world.redis.kill, world.redis.start, down_s=3)
 
 
 def cut_postgres(world: World) -> float:
-    time.sleep(2)
-    world.relay.stop()
-    time.sleep(4)
-    world.relay.start()
-    return time.monotonic()
+    return _outage(world.relay.stop, world.relay.start, down_s=4)
 
 
 def flap_upstream(world: World) -> float:
