@@ -10,12 +10,14 @@ CPU per test with many tests in flight.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from .capacity import azure_env
 from .harness import (
     QUESTION_BODY,
     SPEAKING_TEST_BODY,
+    Server,
     gunicorn,
     log,
     measure,
@@ -33,32 +35,36 @@ LOW_LOAD_CONNECTIONS = 2
 LOADED_CONNECTIONS = 60
 
 
+def measure_routes(
+    service: Server, names: Iterable[str], connections: int, duration_s: float, warmup_s: float
+) -> dict[str, Any]:
+    """The routes `names`, one after the other, each at the same load."""
+    return {
+        name: measure(
+            service,
+            ROUTES[name][0],
+            connections=connections,
+            duration_s=duration_s,
+            warmup_s=warmup_s,
+            body=ROUTES[name][1],
+        )
+        for name in names
+    }
+
+
 def main() -> None:
     with (
         python_server("fake-azure", "tests.fakes.azure", "--latency-ms", "1000") as upstream,
         gunicorn("fanout", "bench.async_fanout:app", **azure_env(upstream.url)) as service,
     ):
-        low: dict[str, Any] = {}
-        for name, (path, body) in ROUTES.items():
-            low[name] = measure(
-                service,
-                path,
-                connections=LOW_LOAD_CONNECTIONS,
-                duration_s=seconds(15, 5),
-                warmup_s=2,
-                body=body,
-            )
-        loaded: dict[str, Any] = {}
-        for name in ("speaking_test_threads", "speaking_test_asyncio"):
-            path, body = ROUTES[name]
-            loaded[name] = measure(
-                service,
-                path,
-                connections=LOADED_CONNECTIONS,
-                duration_s=seconds(30, 8),
-                warmup_s=3,
-                body=body,
-            )
+        low = measure_routes(service, ROUTES, LOW_LOAD_CONNECTIONS, seconds(15, 5), warmup_s=2)
+        loaded = measure_routes(
+            service,
+            ("speaking_test_threads", "speaking_test_asyncio"),
+            LOADED_CONNECTIONS,
+            seconds(30, 8),
+            warmup_s=3,
+        )
     ratio = round(low["speaking_test_threads"]["p50_ms"] / low["question"]["p50_ms"], 3)
     async_ratio = round(low["speaking_test_asyncio"]["p50_ms"] / low["question"]["p50_ms"], 3)
     log(f"fan-out ratio (speaking test p50 / question p50): threads {ratio}, asyncio {async_ratio}")
