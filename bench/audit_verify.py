@@ -12,7 +12,6 @@ BENCH_QUICK=1 makes the default 100,000 records in one round.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -28,8 +27,7 @@ from sqlalchemy.engine import Engine
 from tests.fakes.audit_records import sample_record
 from ulid import ULID
 
-from bench.audit_write import DEFAULT_POSTGRES_URL, postgres_engine
-from bench.harness import QUICK
+from bench.audit_write import audit_arguments, postgres_engine
 from ielts_service.audit import store
 from ielts_service.audit.chain import GENESIS, record_hash
 from ielts_service.clock import now
@@ -131,11 +129,7 @@ def timed(walk: Callable[[], store.Verdict]) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=100_000 if QUICK else 1_000_000)
-    parser.add_argument("--rounds", type=int, default=1 if QUICK else 3)
-    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
-    args = parser.parse_args()
+    args = audit_arguments(__doc__, "records", full=1_000_000, quick=100_000)
     results: dict[str, Any] = {
         "records": args.records,
         "targets": {"records_per_s": TARGET_RECORDS_PER_S, "incremental_s": TARGET_INCREMENTAL_S},

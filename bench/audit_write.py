@@ -98,12 +98,17 @@ def run(engine: Engine, appends: int, rounds: int) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--appends", type=int, default=300 if QUICK else 2000)
+def audit_arguments(doc: str, count: str, full: int, quick: int) -> argparse.Namespace:
+    """The audit benchmarks' options: how many (`--<count>`), --rounds and --postgres-url."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument(f"--{count}", type=int, default=quick if QUICK else full)
     parser.add_argument("--rounds", type=int, default=1 if QUICK else 3)
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = audit_arguments(__doc__, "appends", full=2000, quick=300)
     results: dict[str, Any] = {
         "appends_per_round": args.appends,
         "rounds": args.rounds,
