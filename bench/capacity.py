@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from tests.processes import azure_env as fake_azure_env
+
 from .harness import (
     QUESTION_BODY,
     Server,
@@ -48,11 +50,9 @@ def fake_upstream(latency_s: float = COST_LATENCY_S) -> Iterator[Server]:
 
 
 def azure_env(upstream_url: str) -> dict[str, str]:
+    """The fake upstream's settings, with a timeout long enough for the longest latency."""
     return {
-        "AI_PROVIDER": "azure",
-        "AZURE_OPENAI_ENDPOINT": upstream_url,
-        "AZURE_OPENAI_API_KEY": "fake-azure-key-0123456789abcdef",
-        "AZURE_OPENAI_DEPLOYMENT": "gpt-4o-bench",
+        **fake_azure_env(upstream_url, deployment="gpt-4o-bench"),
         "AZURE_OPENAI_TIMEOUT_S": "10",
     }
 
