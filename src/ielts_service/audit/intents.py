@@ -41,6 +41,7 @@ def _host() -> str:
 
 
 _HOST = _host()
+_INSERT_INTENTS = audit_intents.insert()
 # Intents this process gave up on while alive (the audit store failed at the record's commit,
 # or the call raised): its own sweep closes them once the store answers again.
 _released: set[str] = set()
@@ -57,7 +58,7 @@ def open_intents(engine: Engine, calls: Sequence[Mapping[str, Any]]) -> list[str
     started, who = now(), owner()
     rows = [{**call, "id": str(ULID()), "owner": who, "started_at": started} for call in calls]
     with engine.begin() as conn:
-        conn.execute(audit_intents.insert(), rows)
+        conn.execute(_INSERT_INTENTS, rows)
     return [row["id"] for row in rows]
 
 
@@ -95,7 +96,7 @@ def sweep(engine: Engine, stale_after_s: float) -> int:
             return 0
         stored = store.insert_chained(conn, [_record(dict(row)) for row in rows])
         closed = [row["id"] for row in rows]
-        conn.execute(audit_intents.delete().where(audit_intents.c.id.in_(closed)))
+        conn.execute(store.CLOSE_INTENTS, {"ids": closed})
     with _released_lock:
         _released.difference_update(closed)
     metrics.AUDIT_ABANDONED.inc(len(stored))

@@ -29,6 +29,23 @@ _WRITTEN = frozenset(f.name for f in AUDIT_FIELDS) - {
 }
 _EMPTY = {f.name: f.absent for f in AUDIT_FIELDS if f.name in _WRITTEN}
 
+# The append path's statements, built once: SQLAlchemy computes a statement's cache key once
+# per object, so executing these costs a compiled-cache lookup, not a build and a compile.
+HEAD_FOR_UPDATE = (
+    sa.select(audit_chain.c.head_seq, audit_chain.c.head_hash)
+    .where(audit_chain.c.id == 1)
+    .with_for_update()
+)
+_INSERT_RECORDS = audit_events.insert()
+_MOVE_HEAD = (
+    audit_chain.update()
+    .where(audit_chain.c.id == 1)
+    .values(head_seq=sa.bindparam("new_seq"), head_hash=sa.bindparam("new_hash"))
+)
+CLOSE_INTENTS = audit_intents.delete().where(
+    audit_intents.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+
 
 Progress = Callable[[int, int], None]  # (records done, total)
 T = TypeVar("T")
@@ -112,7 +129,7 @@ def _insert_chained(
     with write_transaction(engine) as conn:
         stored = insert_chained(conn, records)
         if intent_ids:
-            conn.execute(audit_intents.delete().where(audit_intents.c.id.in_(intent_ids)))
+            conn.execute(CLOSE_INTENTS, {"ids": intent_ids})
         return stored
 
 
@@ -133,11 +150,7 @@ def insert_chained(conn: sa.Connection, records: list[dict[str, Any]]) -> list[d
     unknown = {name for record in records for name in record} - _WRITTEN
     if unknown:
         raise ValueError(f"not audit record fields: {', '.join(sorted(unknown))}")
-    head = conn.execute(
-        sa.select(audit_chain.c.head_seq, audit_chain.c.head_hash)
-        .where(audit_chain.c.id == 1)
-        .with_for_update()
-    ).one()
+    head = conn.execute(HEAD_FOR_UPDATE).one()
     seq, prev_hash = head.head_seq, head.head_hash
     stored = []
     for record in records:
@@ -153,10 +166,8 @@ def insert_chained(conn: sa.Connection, records: list[dict[str, Any]]) -> list[d
         }
         row["hash"] = prev_hash = record_hash(row)
         stored.append(row)
-    conn.execute(audit_events.insert(), stored)
-    conn.execute(
-        audit_chain.update().where(audit_chain.c.id == 1).values(head_seq=seq, head_hash=prev_hash)
-    )
+    conn.execute(_INSERT_RECORDS, stored)
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev_hash})
     return stored
 
 
