@@ -152,7 +152,10 @@ def configure_logging(settings: Settings, version: str, redactor: Redactor) -> N
         handler.addFilter(context)
         root.addHandler(handler)
     root.setLevel(settings.LOG_LEVEL)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Libraries' INFO lines repeat what the service logs once: migration steps, and the HTTP
+    # client's line per upstream call (the access line and the audit record carry the call).
+    for chatty in ("alembic", "httpx2", "httpcore2"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def _stream() -> TextIO:

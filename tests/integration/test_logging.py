@@ -230,3 +230,18 @@ def test_terminal_colours_never_reach_a_line(app: Flask, log_lines: LogLines) ->
     logging.getLogger("werkzeug").warning("\x1b[33mPress CTRL+C to quit\x1b[0m")
     [line] = [line for line in log_lines() if "CTRL+C" in line["message"]]
     assert line["message"] == "Press CTRL+C to quit"
+
+
+class TestModelCall:
+    @pytest.fixture
+    def overrides(self, log_file: Path, azure_settings: dict[str, Any]) -> dict[str, Any]:
+        return {**azure_settings, "LOG_LEVEL": "INFO", "LOG_FILE": str(log_file)}
+
+    def test_a_model_call_logs_its_audit_record_and_access_line_only(
+        self, client: FlaskClient, auth: dict[str, str], log_lines: LogLines
+    ) -> None:
+        log_lines()
+        response = client.post("/v1/questions", json={"topic": "a trip", "part": 2}, headers=auth)
+        assert response.status_code == 200
+        loggers = [line["logger"] for line in log_lines()]
+        assert loggers == ["ielts_service.audit", "ielts_service.access"]
