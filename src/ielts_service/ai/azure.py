@@ -14,6 +14,7 @@ from openai.types.chat import ChatCompletion
 
 from ..config import Settings
 from .circuit import CircuitBreaker
+from .http_pools import PooledTransport
 from .ielts_format import interpret
 from .prompts import build_messages, call_record, response_format
 from .types import CallRecord, Generation, UpstreamFailure
@@ -42,7 +43,6 @@ def build_client(
     else:
         assert settings.AZURE_OPENAI_API_KEY is not None
         credential = {"api_key": settings.AZURE_OPENAI_API_KEY.get_secret_value()}
-    connections = settings.AZURE_OPENAI_MAX_CONNECTIONS
     assert settings.AZURE_OPENAI_ENDPOINT is not None
     return AzureOpenAI(
         azure_endpoint=settings.AZURE_OPENAI_ENDPOINT,
@@ -52,9 +52,7 @@ def build_client(
             settings.AZURE_OPENAI_TIMEOUT_S, connect=settings.AZURE_OPENAI_CONNECT_TIMEOUT_S
         ),
         max_retries=settings.AZURE_OPENAI_MAX_RETRIES,
-        http_client=httpx2.Client(
-            limits=httpx2.Limits(max_connections=connections, max_keepalive_connections=connections)
-        ),
+        http_client=httpx2.Client(transport=PooledTransport(settings.AZURE_OPENAI_MAX_CONNECTIONS)),
         **credential,
     )
 
