@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-
-from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
+from typing import TYPE_CHECKING
 
 from .config import Settings, load_settings
 from .process_kind import in_cli_command
 from .version import __version__
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 __all__ = ["__version__", "create_app"]
 
@@ -20,6 +21,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         # A command such as `flask keys list` serves no metrics: it must not write into a
         # server's multiprocess metrics directory, which may not even exist in a fresh shell.
         os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    # Imported here, not with the package: the gunicorn master imports the package for its
+    # settings and log handlers and has no use for Flask (memory it would keep for good).
+    from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
     from . import (
         ai,
         api,

@@ -7,7 +7,6 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
-from limits import parse_many
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -82,6 +81,8 @@ class Settings(BaseSettings):
     @field_validator("RATE_LIMIT_DEFAULT", "RATE_LIMIT_UNAUTHENTICATED")
     @classmethod
     def _parsable_limit(cls, value: str) -> str:
+        from limits import parse_many  # here: the gunicorn master reads settings, never limits
+
         try:
             parse_many(value)
         except ValueError as exc:

@@ -18,9 +18,9 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.orjson import OrjsonFormatter
 
 from .config import Settings
+from .current_request import current_request_id
 from .process_kind import in_cli_command
 from .redaction import Redactor
-from .request_id import current_request_id
 
 _RESERVED = ("request_id", "version", "environment")
 # Terminal colours (werkzeug's dev-server banner has them): never part of a log line.

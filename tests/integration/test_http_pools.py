@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
+from typing import ClassVar
 
 import httpx2
 import pytest
@@ -14,7 +15,7 @@ from tests.fakes.local_server import LocalServer
 
 class _PeerRecorder(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    peers: list[tuple[str, int]] = []
+    peers: ClassVar[list[tuple[str, int]]] = []
 
     def do_GET(self) -> None:
         self.peers.append(self.client_address)

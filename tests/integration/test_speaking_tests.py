@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from ielts_service.request_id import current_request_id
+from ielts_service.current_request import current_request_id
 from tests.fakes.azure import FAILURE_ANSWERS, FakeAzure
 from tests.helpers import both_backends, error_body, success_data
 

@@ -4,6 +4,8 @@ request hooks registered in one place (docs/architecture.md)."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -122,3 +124,17 @@ def test_request_hooks_are_registered_only_in_hooks_py(name: str) -> None:
     tree = ast.parse(modules()[name].read_text())
     used = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
     assert not used & HOOK_REGISTRATION, "register request hooks in hooks.py, in order"
+
+
+def test_the_gunicorn_master_loads_no_web_database_or_model_library() -> None:
+    """The master reads settings and logs through the service's handlers for the life of the
+    service; what the workers need it would only keep in memory."""
+    heavy = ("flask", "werkzeug", "sqlalchemy", "alembic", "openai", "limits", "prometheus_client")
+    probe = (
+        "import sys, ielts_service.gunicorn_logging, ielts_service.config; "
+        f"print(' '.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert loaded == []

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ..clock import iso_utc
-from ..request_id import current_request_id
+from ..current_request import current_request_id
 from ..tables import AUDIT_KINDS
 from . import store
 
