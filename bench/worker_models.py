@@ -2,8 +2,9 @@
 
 200 connections to a 2 s upstream (Little's-law limit 100 req/s), each model under gunicorn
 with deploy/gunicorn.conf.py and only its own settings changed, in interleaved rounds:
-- shipped: gthread, 256 threads per worker, one SO_REUSEPORT socket per worker;
-- gthread 64, shared socket: the previous default;
+- shipped: gthread (closing connections off its event loop), 256 threads per worker, one
+  SO_REUSEPORT socket per worker;
+- gthread 64, shared socket: the previous default (gunicorn's own gthread);
 - gevent: one greenlet per connection, 1,000 connections per worker (the `bench` extra
   installs gevent).
 
@@ -23,6 +24,7 @@ CONNECTIONS, LATENCY_S = 200, 2.0
 MODELS: dict[str, dict[str, str]] = {
     "shipped (gthread 2 x 256, reuse_port)": {},
     "gthread 2 x 64, shared socket": {
+        "GUNICORN_WORKER_CLASS": "gthread",
         "GUNICORN_THREADS": "64",
         "GUNICORN_REUSE_PORT": "false",
     },

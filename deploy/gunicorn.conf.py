@@ -21,7 +21,10 @@ workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 # A request spends seconds waiting on the model, one thread each: 2 x 256 threads hold 400
 # calls in flight (and a few hundred slow clients beside them). gevent was measured side by
 # side (bench/worker_models.py) and cost more than twice the CPU per request on the Azure path.
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+# gthread, closing connections off its event loop (ielts_service/gunicorn_worker.py).
+worker_class = os.environ.get(
+    "GUNICORN_WORKER_CLASS", "ielts_service.gunicorn_worker.ThreadWorker"
+)
 threads = int(os.environ.get("GUNICORN_THREADS", "256"))
 # Idle kept-alive connections wait in the worker's poller, not in a thread.
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
