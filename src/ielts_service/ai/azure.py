@@ -127,7 +127,10 @@ class AzureProvider:
         except ValueError as exc:
             unreadable = with_latency(call, started, retries=retries, output_valid=False)
             raise UpstreamFailure(
-                502, "upstream_invalid_response", "the model's reply was not JSON", unreadable
+                502,
+                "upstream_invalid_response",
+                "the model's reply was not a chat completion",
+                unreadable,
             ) from exc
         choice = completion.choices[0]
         usage = completion.usage

@@ -23,7 +23,7 @@ from ulid import ULID
 
 from .. import metrics
 from ..clock import as_utc, now
-from ..tables import audit_chain, audit_intents
+from ..tables import audit_intents
 from . import store
 from .chain import jsonable
 
@@ -89,7 +89,7 @@ def sweep(engine: Engine, stale_after_s: float) -> int:
     with store.write_transaction(engine) as conn:
         # The chain head first, as every append takes it: sweepers and appenders queue in one
         # order, and an intent still here now is one no record has closed.
-        conn.execute(sa.select(audit_chain.c.id).where(audit_chain.c.id == 1).with_for_update())
+        conn.execute(store.HEAD_FOR_UPDATE)
         query = sa.select(audit_intents).where(audit_intents.c.id.in_(gone))
         rows = conn.execute(query).mappings().all()
         if not rows:
