@@ -19,8 +19,8 @@ from types import FrameType
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 # A request spends seconds waiting on the model, one thread each: 2 x 256 threads hold 400
-# calls in flight (and a few hundred slow clients beside them). gevent was measured side by
-# side (bench/worker_models.py) and cost more than twice the CPU per request on the Azure path.
+# calls in flight (and a few hundred slow clients beside them). gevent is measured side by
+# side (bench/worker_models.py); it is not the default until the suite passes under it.
 # gthread, closing connections off its event loop (ielts_service/gunicorn_worker.py).
 worker_class = os.environ.get(
     "GUNICORN_WORKER_CLASS", "ielts_service.gunicorn_worker.ThreadWorker"
