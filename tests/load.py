@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class Answer:
     request_id: str
-    status: int  # 0: no answer (connection refused or cut)
+    status: int  # 0: no answer (connection refused or cut, before or during the answer)
     retry_after: str | None
     at: float  # time.monotonic() when it arrived
 
@@ -66,5 +67,5 @@ def post(url: str, key: str, request_id: str, timeout: float = 30) -> Answer:
         exc.read()
         exc.close()
         return Answer(request_id, exc.code, exc.headers.get("Retry-After"), time.monotonic())
-    except OSError:
+    except (OSError, http.client.HTTPException):  # HTTPException: the body cut short
         return Answer(request_id, 0, None, time.monotonic())
