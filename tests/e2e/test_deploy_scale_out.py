@@ -162,15 +162,16 @@ def test_prometheus_sums_both_replicas_in_the_recording_rule(
     posts = 'sum(flask_http_request_total{method="POST"}) or vector(0)'
     wait_until(lambda: scalar(prometheus, posts) == REQUESTS, 30, "the traffic to be scraped")
     # A scrape that started before an evaluation but landed after it is missing from that
-    # evaluation and present in a later query for the same time: compare a few successive
-    # evaluations; traffic split evenly means one replica alone would be half the sum.
+    # evaluation and present in a later query for the same time, which moves rate()'s
+    # extrapolation by up to ~15 % on a loaded machine. Traffic is split evenly, so a rule
+    # that saw one replica would record half the sum: 25 % tells the two apart.
     comparisons = [rule_and_targets(prometheus, after=time.time()) for _ in range(3)]
     expected = {instance.url.removeprefix("http://") for instance in replicas.instances}
     for rates, _ in comparisons:
         assert set(rates) == expected
         assert all(rate > 0 for rate in rates.values())
-    assert any(
-        recorded == pytest.approx(sum(rates.values()), rel=0.05) for rates, recorded in comparisons
+    assert all(
+        recorded == pytest.approx(sum(rates.values()), rel=0.25) for rates, recorded in comparisons
     ), comparisons
 
 
