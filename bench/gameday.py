@@ -245,7 +245,6 @@ def world_started(work: Path) -> Iterator[World]:
             CIRCUIT_BREAKER_FAILURES="5",
             CIRCUIT_BREAKER_COOLDOWN_S="1",
             AUDIT_INTENT_SWEEP_S="1",
-            GUNICORN_THREADS="64",
             **azure_env(fake.url, deployment="gpt-4o-gameday"),
             **request_limits(1000000),
         )

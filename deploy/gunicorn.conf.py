@@ -1,4 +1,4 @@
-"""gunicorn settings for ielts-question-service (threaded gthread workers).
+"""gunicorn settings for ielts-question-service (gevent workers).
 
 Every value comes from the environment, so one file serves a laptop, a VM and Kubernetes.
 Each service instance needs its own PROMETHEUS_MULTIPROC_DIR and control socket.
@@ -7,6 +7,20 @@ Each service instance needs its own PROMETHEUS_MULTIPROC_DIR and control socket.
 from __future__ import annotations
 
 import os
+
+# A request spends seconds waiting on the model: each waits in a greenlet (a few KB), so
+# 2 workers x 1000 connections hold hundreds of calls in flight and slow clients beside them
+# at a fraction of the memory and CPU of a thread each (bench/worker_models.py measures the
+# models side by side). gevent patches the standard library before anything else imports
+# it: the master loads the log handler, whose file lock imports redis and with it ssl, and
+# an ssl patched after such an import may fail. The threaded model stays one setting away:
+# GUNICORN_WORKER_CLASS=ielts_service.gunicorn_worker.ThreadWorker (GUNICORN_THREADS each).
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
+if worker_class == "gevent":
+    from gevent import monkey
+
+    monkey.patch_all()
+
 import shutil
 import signal
 import subprocess
@@ -18,15 +32,8 @@ from types import FrameType
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-# A request spends seconds waiting on the model, one thread each: 2 x 256 threads hold 400
-# calls in flight (and a few hundred slow clients beside them). gevent is measured side by
-# side (bench/worker_models.py); it is not the default until the suite passes under it.
-# gthread, closing connections off its event loop (ielts_service/gunicorn_worker.py).
-worker_class = os.environ.get(
-    "GUNICORN_WORKER_CLASS", "ielts_service.gunicorn_worker.ThreadWorker"
-)
 threads = int(os.environ.get("GUNICORN_THREADS", "256"))
-# Idle kept-alive connections wait in the worker's poller, not in a thread.
+# Connections a worker serves at once (gevent), or keeps alive beside its threads (gthread).
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 # Every worker listens on its own SO_REUSEPORT socket: the kernel spreads new connections
 # evenly, where a shared socket lets the first worker to wake take a burst of them.
@@ -95,12 +102,22 @@ def post_worker_init(worker):  # type: ignore[no-untyped-def]
         if worker.wsgi.extensions.get("draining"):
             return  # a repeated SIGTERM does not restart the delay
         worker.wsgi.extensions["draining"] = True
-        timer = threading.Timer(SHUTDOWN_DRAIN_S, graceful_stop, args=(signum, None))
-        timer.daemon = True
-        timer.start()
+        _call_later(SHUTDOWN_DRAIN_S, graceful_stop, signum, None)
 
     signal.signal(signal.SIGTERM, drain_then_stop)
     _sweep_abandoned_calls(worker.wsgi)
+
+
+def _call_later(delay_s: float, function, *args) -> None:  # type: ignore[no-untyped-def]
+    """Call `function` after the delay, from a signal handler, which must not block."""
+    if worker_class == "gevent":
+        import gevent
+
+        gevent.spawn_later(delay_s, function, *args)
+        return
+    timer = threading.Timer(delay_s, function, args=args)
+    timer.daemon = True
+    timer.start()
 
 
 def _sweep_abandoned_calls(app):  # type: ignore[no-untyped-def]

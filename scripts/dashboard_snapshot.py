@@ -47,9 +47,8 @@ LOAD = [
     Step("failing upstream", {"mode": "error", "latency_ms": 300}, 30, 8),
     Step("recovered", {"mode": "ok", "latency_ms": 300}, 30, 3),
 ]
-# Enough threads that the slow phase's requests leave some for Prometheus' scrapes, and an
-# attempt timeout above the slow phase's 10.5 s.
-SERVICE_SETTINGS = {"GUNICORN_THREADS": "32", "AZURE_OPENAI_TIMEOUT_S": "15"}
+# An attempt timeout above the slow phase's 10.5 s.
+SERVICE_SETTINGS = {"AZURE_OPENAI_TIMEOUT_S": "15"}
 
 
 def substitute(expr: str) -> str:

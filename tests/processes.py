@@ -107,7 +107,6 @@ def service_env(workdir: Path, **overrides: str) -> dict[str, str]:
             "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"),
             "GUNICORN_CONTROL_SOCKET": str(workdir / "gunicorn.ctl"),
             "GUNICORN_WORKERS": "2",
-            "GUNICORN_THREADS": "8",
         }
     )
     env.update(overrides)

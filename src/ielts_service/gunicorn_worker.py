@@ -1,4 +1,6 @@
-"""The shipped gunicorn worker: gthread, with connections closed off its event loop.
+"""The threaded gunicorn worker, the alternative to the shipped gevent workers
+(`GUNICORN_WORKER_CLASS=ielts_service.gunicorn_worker.ThreadWorker`): gthread, with
+connections closed off its event loop.
 
 gthread closes a finished connection on the worker's event-loop thread, and closes it
 gracefully: it half-closes, then reads for up to 2 s until the client closes its side. A

@@ -80,7 +80,6 @@ def hammer(tmp_path: Path, database_url: str, workers: int) -> None:
         tmp_path,
         DATABASE_URL=database_url,
         GUNICORN_WORKERS=str(workers),
-        GUNICORN_THREADS="8",
         RATE_LIMIT_DEFAULT="1000000/minute",
         CREATE_DEV_KEY="false",
         AUTO_MIGRATE="false",

@@ -23,7 +23,6 @@ def test_every_gunicorn_worker_reports_the_same_budget_use(
         DATABASE_URL=pg_schema_url,
         RATELIMIT_STORAGE_URI=redis_url,
         GUNICORN_WORKERS="2",
-        GUNICORN_THREADS="2",
     )
     instance = start_gunicorn(tmp_path, env)
     try:

@@ -42,7 +42,6 @@ def served(
         RATELIMIT_STORAGE_URI=redis_url,
         RATE_LIMIT_DEFAULT="1000000/minute",
         RATE_LIMIT_UNAUTHENTICATED="1000000/minute",
-        GUNICORN_THREADS="16",
     )
     instance = start_gunicorn(workdir, env)
     created = flask_cli(

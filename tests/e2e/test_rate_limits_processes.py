@@ -30,7 +30,6 @@ def instances(pg_schema_url: str, redis_url: str, tmp_path: Path) -> Iterator[li
                 DATABASE_URL=pg_schema_url,
                 RATELIMIT_STORAGE_URI=redis_url,
                 GUNICORN_WORKERS="1",
-                GUNICORN_THREADS="4",
             )
             started.append(start_gunicorn(workdir, env))
         yield started

@@ -81,7 +81,6 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shipped]:
         LOG_LEVEL="INFO",
         METRICS_TOKEN=METRICS_TOKEN,
     )
-    env.pop("GUNICORN_THREADS")  # the shipped thread count, not the suite's small one
     created = flask_cli(workdir, env, "keys", "create", "load", "--json")
     instance = start_gunicorn(workdir, env)
     yield Shipped(instance, json.loads(created.stdout)["key"], workdir, env)
