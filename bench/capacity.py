@@ -58,7 +58,10 @@ def azure_env(upstream_url: str) -> dict[str, str]:
 
 
 def window(server: Server, connections: int, latency_s: float, duration_s: float) -> dict[str, Any]:
-    """One measured window after a warm-up of two upstream latencies, against Little's law."""
+    """One measured window after a warm-up of two upstream latencies, against Little's law.
+
+    The clients' first requests are spread over one upstream latency, as independent
+    clients arrive: 100 req/s, not a burst of every connection once per latency."""
     result = measure(
         server,
         PATH,
@@ -66,6 +69,7 @@ def window(server: Server, connections: int, latency_s: float, duration_s: float
         duration_s=duration_s,
         warmup_s=max(2.0, 2 * latency_s),
         body=QUESTION_BODY,
+        stagger_ms=latency_s * 1000,
     )
     result["upstream_latency_s"] = latency_s
     result["littles_law_limit_rps"] = connections / latency_s

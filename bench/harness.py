@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -312,9 +313,18 @@ WRK_LINE = re.compile(r"^WRK_JSON (\{.*\})$", re.MULTILINE)
 
 
 def wrk(
-    url: str, *, connections: int, duration_s: float, body: str, key: str = ""
+    url: str,
+    *,
+    connections: int,
+    duration_s: float,
+    body: str,
+    key: str = "",
+    stagger_ms: float = 0,
 ) -> dict[str, Any]:
-    """One closed-loop wrk run; returns req/s, latency percentiles (ms) and errors."""
+    """One closed-loop wrk run; returns req/s, latency percentiles (ms) and errors.
+
+    `stagger_ms`: the connections' first requests are spread evenly over that span
+    (bench/wrk/post.lua) instead of all leaving at once."""
     threads = max(1, min(2, connections))
     argv = [
         "wrk",
@@ -330,7 +340,14 @@ def wrk(
         str(LUA_SCRIPT),
         url,
     ]
-    env = {**os.environ, "WRK_BODY": body, "WRK_KEY": key}
+    env = {
+        **os.environ,
+        "WRK_BODY": body,
+        "WRK_KEY": key,
+        "WRK_STAGGER_MS": str(int(stagger_ms)),
+        "WRK_CONNECTIONS": str(connections),
+        "WRK_THREADS": str(threads),
+    }
     done = subprocess.run(
         argv, env=env, capture_output=True, text=True, timeout=duration_s + 60, check=True
     )
@@ -361,13 +378,21 @@ def measure(
     duration_s: float,
     body: str,
     warmup_s: float = 0,
+    stagger_ms: float = 0,
 ) -> dict[str, Any]:
     """wrk against `server` after an optional warm-up, with CPU and peak RSS of its tree."""
-    url = server.url + path
+    load = partial(
+        wrk,
+        server.url + path,
+        connections=connections,
+        body=body,
+        key=server.key,
+        stagger_ms=stagger_ms,
+    )
     if warmup_s:
-        wrk(url, connections=connections, duration_s=warmup_s, body=body, key=server.key)
+        load(duration_s=warmup_s)
     with TreeSampler(server) as sampler:
-        result = wrk(url, connections=connections, duration_s=duration_s, body=body, key=server.key)
+        result = load(duration_s=duration_s)
     completed = max(result["requests"], 1)
     result["cpu_ms_per_request"] = round(sampler.cpu_s * 1000 / completed, 3)
     result["cpu_cores_used"] = round(sampler.cpu_s / result["duration_s"], 3)

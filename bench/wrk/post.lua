@@ -9,6 +9,32 @@ if key and key ~= "" then
   wrk.headers["Authorization"] = "Bearer " .. key
 end
 
+-- With $WRK_STAGGER_MS set, each connection sends its first request at its own point of that
+-- span, evenly spread: independent clients do not all fire in the same millisecond, and
+-- against a constant-latency upstream a lockstep start would keep every connection in one
+-- wave (and each wave queued behind itself) for the whole run. Later requests go at once.
+local stagger_ms = tonumber(os.getenv("WRK_STAGGER_MS") or "0")
+if stagger_ms > 0 then
+  local connections = tonumber(os.getenv("WRK_CONNECTIONS"))
+  local threads = tonumber(os.getenv("WRK_THREADS"))
+  local threads_set_up = 0
+
+  function setup(thread)
+    thread:set("thread_index", threads_set_up)
+    threads_set_up = threads_set_up + 1
+  end
+
+  local started = 0  -- this thread's connections that have had their first delay
+  function delay()
+    local slot = started * threads + thread_index
+    if slot >= connections then
+      return 0
+    end
+    started = started + 1
+    return math.floor(slot * stagger_ms / connections)
+  end
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
