@@ -22,8 +22,18 @@ _PATTERNS = [
     # Credentials inside URLs: a DSN's key and secret, a database or Redis password.
     (re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^:/@\s]*(?::[^@\s]*)?@"), r"\1" + REDACTED + "@"),
 ]
-# Every pattern above needs one of these words first: text without them skips the patterns.
-_MAYBE_SECRET = re.compile(rf"(?i)iq_|bearer|basic|{_CREDENTIAL_FIELDS}|://")
+# Every pattern above needs one of these, in any case, first: text without them skips the
+# patterns. Plain substring tests of the lowered text: a case-insensitive regex alternation
+# costs about 0.2 us per character, and every string of every log line passes here.
+_TRIGGERS = ("iq_", "bearer", "basic", "api", "authorization", "token", "secret", "password", "://")
+
+
+def might_hold_secret(text: str) -> bool:
+    """Whether any pattern could match `text` (never False where one would)."""
+    lowered = text.lower()
+    return any(word in lowered for word in _TRIGGERS)
+
+
 SECRET_KEYS = {
     "authorization",
     "x-api-key",
@@ -49,7 +59,7 @@ class Redactor:
         for secret in self._values:
             if secret in value:
                 value = value.replace(secret, REDACTED)
-        if not _MAYBE_SECRET.search(value):
+        if not might_hold_secret(value):
             return value
         for pattern, replacement in _PATTERNS:
             value = pattern.sub(replacement, value)

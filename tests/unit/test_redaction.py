@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import pytest
 
 from ielts_service.config import Settings
-from ielts_service.redaction import REDACTED, Redactor
+from ielts_service.redaction import _PATTERNS, REDACTED, Redactor, might_hold_secret
 
 KEY_ID = "0123456789ab"
 KEY_SECRET = "Zq3-x_9K2mPbT7vW4nY8rL1sD6fH0jA5cE2gU9iO3kM"
@@ -73,3 +74,39 @@ def test_nested_extra_fields_are_redacted(redactor: Redactor) -> None:
         "headers": {"Authorization": REDACTED, "X-API-Key": REDACTED, "User-Agent": "curl/8"},
         "items": [REDACTED, ("t", REDACTED)],
     }
+
+
+# Pieces of what the patterns look for, in odd cases and glued to neighbours.
+_FRAGMENTS = (
+    "IQ_0123456789ab_",
+    "iq_0123456789AB_",
+    "BEARER ",
+    "Basic ",
+    "Api-Key=",
+    "API_KEY: ",
+    "apikey=",
+    "AUTHORIZATION:",
+    "ToKeN ",
+    "Secret=",
+    "PASSWORD:",
+    "https://",
+    "u:p@",
+    "TO\u212aEN=",  # KELVIN SIGN: the regexes ignore case the Unicode way
+    "value",
+    " ",
+    '"',
+)
+
+
+def test_the_prefilter_never_skips_text_a_pattern_would_change() -> None:
+    combos = itertools.chain.from_iterable(
+        itertools.product(_FRAGMENTS, repeat=n) for n in (1, 2, 3)
+    )
+    changed = [
+        text
+        for text in map("".join, combos)
+        if any(pattern.sub(replacement, text) != text for pattern, replacement in _PATTERNS)
+    ]
+    assert len(changed) > 1000  # the fragments do reach every pattern
+    assert [text for text in changed if not might_hold_secret(text)] == []
+    assert not might_hold_secret("Describe a place you visited. You should say: where it is")
