@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, request
@@ -53,8 +54,13 @@ limiter = Limiter(
 )
 
 
+# Limit strings come from settings and keys, a handful per process: each is parsed once.
+_parsed_many = lru_cache(maxsize=1024)(parse_many)
+_parsed = lru_cache(maxsize=1024)(parse)
+
+
 def _unauthenticated_limits() -> list[RateLimitItem]:
-    return parse_many(get_settings().RATE_LIMIT_UNAUTHENTICATED)
+    return _parsed_many(get_settings().RATE_LIMIT_UNAUTHENTICATED)
 
 
 def refuse_if_ip_exhausted() -> None:
@@ -105,7 +111,7 @@ def _key_request_limit() -> str:
 def key_budget(key: ApiKey) -> RateLimitItem | None:
     """The key's daily token budget as the limiter counts it, or None without a budget."""
     budget = token_budget(key, get_settings().TOKEN_BUDGET_DAILY)
-    return parse(f"{budget}/day") if budget else None
+    return _parsed(f"{budget}/day") if budget else None
 
 
 def _budget_window(key: ApiKey) -> tuple[RateLimitItem, WindowStats] | None:
