@@ -60,8 +60,11 @@ def runs(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     if fanout := results.get("fanout"):
         for name, run in fanout["low_load"].items():
             labelled.append((f"{name.replace('_', ' ')}, Azure 1 s, low load", run))
+        threaded = "threaded worker, "
+        for name, run in fanout.get("designs_low_load", {}).items():
+            labelled.append((f"{threaded}{name.replace('_', ' ')}, Azure 1 s, low load", run))
         for name, run in fanout["loaded"].items():
-            labelled.append((f"{name.replace('_', ' ')}, Azure 1 s, loaded", run))
+            labelled.append((f"{threaded}{name.replace('_', ' ')}, Azure 1 s, loaded", run))
     return labelled
 
 
