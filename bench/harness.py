@@ -459,7 +459,17 @@ def machine() -> dict[str, Any]:
         "kernel": platform.release(),
         "wrk": wrk_version.split("[")[0].strip(),
         "load_average_at_end": load_average(),
+        "python_loop_ms_at_end": python_loop_ms(),
     }
+
+
+def python_loop_ms(iterations: int = 5_000_000) -> float:
+    """How long this machine takes for a fixed pure-Python loop, now: a shared machine's
+    speed drifts during a session, and absolute figures (not same-run ratios) drift with it."""
+    started, total = time.perf_counter(), 0
+    for number in range(iterations):
+        total += number
+    return round((time.perf_counter() - started) * 1000, 1)
 
 
 def write_result(name: str, data: dict[str, Any]) -> Path:

@@ -186,6 +186,9 @@ def summary_markdown(results: dict[str, Any]) -> str:
     loads = ", ".join(
         f"{name} {r['machine'].get('load_average_at_end', '?')}" for name, r in results.items()
     )
+    speeds = ", ".join(
+        f"{name} {r['machine'].get('python_loop_ms_at_end', '?')}" for name, r in results.items()
+    )
     lines = [
         "# Benchmark summary",
         "",
@@ -194,6 +197,8 @@ def summary_markdown(results: dict[str, Any]) -> str:
         f"{max(r['finished_at'] for r in results.values())}."
         + (" **Quick mode (BENCH_QUICK=1): short windows, not for comparison.**" if quick else ""),
         f"Load average (1, 5, 15 min) when each benchmark ended: {loads}.",
+        f"Machine speed when each benchmark ended (ms for a fixed Python loop; higher is "
+        f"slower): {speeds}.",
         "Shipped gunicorn settings; only the worker count (2) set. Figures are medians of "
         "interleaved rounds; errors and peak memory are the worst round's.",
         "",
