@@ -13,10 +13,13 @@ import os
 # at a fraction of the memory and CPU of a thread each (bench/worker_models.py measures the
 # models side by side). gevent patches the standard library before anything else imports
 # it: the master loads the log handler, whose file lock imports redis and with it ssl, and
-# an ssl patched after such an import may fail. The threaded model stays one setting away:
+# an ssl patched after such an import may fail. The service's gevent worker yields after
+# each request, so kept-alive connections whose next request is waiting are served in turn
+# (ielts_service/gunicorn_worker.py). The threaded model stays one setting away:
 # GUNICORN_WORKER_CLASS=ielts_service.gunicorn_worker.ThreadWorker (GUNICORN_THREADS each).
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
-if worker_class == "gevent":
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "ielts_service.gunicorn_worker.GeventWorker")
+USES_GEVENT = "gevent" in worker_class.lower()
+if USES_GEVENT:
     from gevent import monkey
 
     monkey.patch_all()
@@ -110,7 +113,7 @@ def post_worker_init(worker):  # type: ignore[no-untyped-def]
 
 def _call_later(delay_s: float, function, *args) -> None:  # type: ignore[no-untyped-def]
     """Call `function` after the delay, from a signal handler, which must not block."""
-    if worker_class == "gevent":
+    if USES_GEVENT:
         import gevent
 
         gevent.spawn_later(delay_s, function, *args)
