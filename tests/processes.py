@@ -71,6 +71,16 @@ def stop_group(process: subprocess.Popen[Any], timeout: float = 10) -> None:
     process.wait(timeout)
 
 
+def session_processes(session_id: int) -> str:
+    """The processes of one session: state, the kernel function each waits in, age, command."""
+    return subprocess.run(
+        ["ps", "-o", "pid,ppid,stat,wchan:24,etime,args", "--sid", str(session_id)],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+
+
 def start_ready(
     command: list[str], output: Path, ready_url: str, timeout: float, **popen: Any
 ) -> subprocess.Popen[bytes]:
@@ -88,7 +98,13 @@ def start_ready(
             timeout,
             f"{Path(command[0]).name} to answer {ready_url}",
         )
-        assert process.poll() is None, output.read_text()
+        assert process.poll() is None, f"{command[0]} exited with {process.returncode}"
+    except AssertionError as exc:
+        processes = session_processes(process.pid)  # before the stop: what each was waiting in
+        stop_group(process)
+        raise AssertionError(
+            f"{exc}\n--- processes ---\n{processes}--- output ---\n{output.read_text()[-20000:]}"
+        ) from None
     except BaseException:
         stop_group(process)
         raise
