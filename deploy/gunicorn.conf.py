@@ -7,23 +7,6 @@ Each service instance needs its own PROMETHEUS_MULTIPROC_DIR and control socket.
 from __future__ import annotations
 
 import os
-
-# A request spends seconds waiting on the model: each waits in a greenlet (a few KB), so
-# 2 workers x 1000 connections hold hundreds of calls in flight and slow clients beside them
-# at a fraction of the memory and CPU of a thread each (bench/worker_models.py measures the
-# models side by side). gevent patches the standard library before anything else imports
-# it: the master loads the log handler, whose file lock imports redis and with it ssl, and
-# an ssl patched after such an import may fail. The service's gevent worker yields after
-# each request, so kept-alive connections whose next request is waiting are served in turn
-# (ielts_service/gunicorn_worker.py). The threaded model stays one setting away:
-# GUNICORN_WORKER_CLASS=ielts_service.gunicorn_worker.ThreadWorker (GUNICORN_THREADS each).
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "ielts_service.gunicorn_worker.GeventWorker")
-USES_GEVENT = "gevent" in worker_class.lower()
-if USES_GEVENT:
-    from gevent import monkey
-
-    monkey.patch_all()
-
 import shutil
 import signal
 import subprocess
@@ -32,6 +15,19 @@ import tempfile
 import threading
 from pathlib import Path
 from types import FrameType
+
+# A request spends seconds waiting on the model: each waits in a greenlet (a few KB), so
+# 2 workers x 1000 connections hold hundreds of calls in flight and slow clients beside them
+# at a fraction of the memory and CPU of a thread each (bench/worker_models.py measures the
+# models side by side). Each worker patches the standard library for gevent when it starts;
+# the master stays unpatched, as with any gunicorn gevent deployment (its signal handling,
+# control socket thread and migration subprocess are plain threads and processes). The
+# service's gevent worker yields after each request, so kept-alive connections whose next
+# request is waiting are served in turn (ielts_service/gunicorn_worker.py). The threaded model
+# stays one setting away:
+# GUNICORN_WORKER_CLASS=ielts_service.gunicorn_worker.ThreadWorker (GUNICORN_THREADS each).
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "ielts_service.gunicorn_worker.GeventWorker")
+USES_GEVENT = "gevent" in worker_class.lower()
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))

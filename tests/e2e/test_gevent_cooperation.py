@@ -2,7 +2,7 @@
 
 A gevent worker serves each connection in a greenlet of one thread: a library that blocks
 the thread instead of yielding to the hub stalls every request of the worker. Each test runs
-a child process that patches the standard library first, as deploy/gunicorn.conf.py does,
+a child process that patches the standard library first, as each gunicorn worker does,
 then builds the service's own pieces (`create_app`, `db.build_engine`) and starts five
 greenlets that each wait once on one library, recording when each started and ended:
 
@@ -44,7 +44,9 @@ MIN_WAIT_S = 0.3  # each wait must really have lasted about that long
 TICKS_WHILE_WAITING = 3  # of the ticker's ~10 ms ticks, while every greenlet was waiting
 CASE_TIMEOUT_S = 30  # the child's start (imports) included; a deadlock ends here
 
-# What gunicorn.conf.py does before anything else; the control leaves it out.
+# A worker starts with what its master imported (the logger and worker classes), patches,
+# then imports the app; the control leaves the patch out.
+MASTER_IMPORTS = "import ielts_service.gunicorn_logging\nimport ielts_service.gunicorn_worker\n"
 PATCH = "from gevent import monkey\nmonkey.patch_all()\n"
 
 # Reads one command a line on stdin ({"case", "settings", "out"}), runs the case, writes its
@@ -255,7 +257,7 @@ class Child:
 
     def _start(self) -> None:
         env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-        script = (PATCH if self.patched else "") + CHILD
+        script = MASTER_IMPORTS + (PATCH if self.patched else "") + CHILD
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", script],
