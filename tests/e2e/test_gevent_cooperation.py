@@ -155,7 +155,8 @@ def redis(settings):
 def azure(settings):
     from ielts_service import create_app
 
-    provider = create_app(settings).extensions["question_provider"]
+    app = create_app(settings)  # kept: a collected app closes its provider's client
+    provider = app.extensions["question_provider"]
 
     def wait(i):
         provider.generate("a memorable trip", 2)
