@@ -10,17 +10,17 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.fakes.local_server import LocalServer
 from tests.monitoring_helpers import ALERTMANAGER_CONFIG, JOB, generated_alert_rules, http_json
 from tests.processes import free_port, http_status, stop_group, wait_until
 from tests.services import require_service
@@ -37,13 +37,12 @@ RULES = {rule["alert"]: rule for rule in generated_alert_rules()}
 class Receiver:
     """A small HTTP server that keeps every notification posted to it."""
 
-    server: ThreadingHTTPServer
+    server: LocalServer
     received: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self.server.port}"
 
     def wait_for(self, count: int) -> list[dict[str, Any]]:
         wait_until(lambda: len(self.received) >= count, 20, f"{count} notification(s)")
@@ -69,9 +68,7 @@ def _start_receiver() -> Receiver:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return Receiver(server, received)
+    return Receiver(LocalServer(Handler).start(), received)
 
 
 @dataclass

@@ -6,6 +6,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
+# How often the serving thread looks for shutdown(), which waits for it (the standard 0.5 s
+# was most of a short test's teardown).
+SHUTDOWN_POLL_S = 0.02
+
 
 class LocalServer(ThreadingHTTPServer):
     """A threading HTTP server on 127.0.0.1:PORT (0: a free port)."""
@@ -21,5 +25,7 @@ class LocalServer(ThreadingHTTPServer):
 
     def start(self) -> Self:
         """Serve from a daemon thread; return at once."""
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_S}, daemon=True
+        ).start()
         return self
