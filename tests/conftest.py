@@ -96,6 +96,13 @@ def pg_schema_url(postgres_url: str, postgres_admin: Engine) -> Iterator[str]:
         yield schema_url(postgres_url, schema)
 
 
+@pytest.fixture(scope="module")
+def pg_module_schema_url(postgres_url: str, postgres_admin: Engine) -> Iterator[str]:
+    """An empty PostgreSQL schema for one module (the instances a module starts once)."""
+    with new_schema(postgres_admin, "m") as schema:
+        yield schema_url(postgres_url, schema)
+
+
 @pytest.fixture(scope="session")
 def pg_template(postgres_url: str, postgres_admin: Engine) -> Iterator[tuple[str, list[str]]]:
     """The run's schema migrated to head, once; each test's database is a copy of it."""

@@ -7,14 +7,13 @@ import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.fakes.azure import FakeAzure
+from tests.fakes.azure import FakeAzure, FakeAzureServer
 from tests.processes import (
     Gunicorn,
+    azure_env,
     flask_cli,
     http_status,
     post_question,
@@ -34,24 +33,33 @@ DRAIN_S = 1.0
 GRACEFUL_TIMEOUT_S = 15
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[FakeAzure]:
+    """A fake Azure slower than the drain delay."""
+    server = FakeAzureServer(latency_ms=UPSTREAM_LATENCY_MS).start()
+    yield FakeAzure(server)
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
 def service(
-    tmp_path: Path, fake_azure: FakeAzure, azure_settings: dict[str, Any]
+    tmp_path_factory: pytest.TempPathFactory, upstream: FakeAzure
 ) -> Iterator[tuple[Gunicorn, str]]:
-    """gunicorn in front of a slow fake Azure, with a drain delay; yields it and a key."""
-    fake_azure.set(latency_ms=UPSTREAM_LATENCY_MS)
-    azure = {name: str(value) for name, value in azure_settings.items()}
-    azure.update(AZURE_OPENAI_TIMEOUT_S="10", AZURE_OPENAI_MAX_RETRIES="0")
+    """gunicorn in front of the slow upstream, with a drain delay; yields it and a key."""
+    workdir = tmp_path_factory.mktemp("graceful")
     env = service_env(
-        tmp_path,
-        DATABASE_URL=f"sqlite:///{tmp_path}/service.db",
+        workdir,
+        DATABASE_URL=f"sqlite:///{workdir}/service.db",
         SHUTDOWN_DRAIN_S=str(DRAIN_S),
         GUNICORN_GRACEFUL_TIMEOUT=str(GRACEFUL_TIMEOUT_S),
-        **azure,
+        **azure_env(upstream.url),
+        AZURE_OPENAI_TIMEOUT_S="10",
+        AZURE_OPENAI_MAX_RETRIES="0",
     )
-    flask_cli(tmp_path, env, "db", "upgrade")
-    key = json.loads(flask_cli(tmp_path, env, "keys", "create", "drain", "--json").stdout)["key"]
-    instance = start_gunicorn(tmp_path, env)
+    flask_cli(workdir, env, "db", "upgrade")
+    key = json.loads(flask_cli(workdir, env, "keys", "create", "drain", "--json").stdout)["key"]
+    instance = start_gunicorn(workdir, env)
     try:
         yield instance, key
     finally:
@@ -91,11 +99,12 @@ def _sigterm_with_requests_in_flight(
     return statuses, readiness, instance.process.wait(timeout=GRACEFUL_TIMEOUT_S + 5)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def shutdown(
-    service: tuple[Gunicorn, str], fake_azure: FakeAzure
+    service: tuple[Gunicorn, str], upstream: FakeAzure
 ) -> tuple[list[int], list[int], int]:
-    return _sigterm_with_requests_in_flight(service, fake_azure)
+    """One SIGTERM with requests in flight, which each test below checks from one side."""
+    return _sigterm_with_requests_in_flight(service, upstream)
 
 
 def test_every_in_flight_request_completes(shutdown: tuple[list[int], list[int], int]) -> None:

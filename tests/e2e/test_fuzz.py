@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.processes import BIN, Gunicorn, flask_cli, service_env, start_gunicorn, stop_group
@@ -29,16 +27,12 @@ SEED = 20261130
 
 @pytest.fixture(scope="module")
 def served(
-    tmp_path_factory: pytest.TempPathFactory, postgres_url: str, redis_url: str
+    tmp_path_factory: pytest.TempPathFactory, pg_module_schema_url: str, redis_url: str
 ) -> Iterator[tuple[Gunicorn, str, Path]]:
     workdir = tmp_path_factory.mktemp("fuzz")
-    schema = f"fuzz_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres_url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     env = service_env(
         workdir,
-        DATABASE_URL=f"{postgres_url}?options=-csearch_path%3D{schema}",
+        DATABASE_URL=pg_module_schema_url,
         RATELIMIT_STORAGE_URI=redis_url,
         RATE_LIMIT_DEFAULT="1000000/minute",
         RATE_LIMIT_UNAUTHENTICATED="1000000/minute",
@@ -56,9 +50,6 @@ def served(
     )
     yield instance, json.loads(created.stdout)["key"], workdir
     stop_group(instance.process)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def fuzz(url: str, operation: tuple[str, str], report: Path, *headers: str) -> dict[str, Any]:
