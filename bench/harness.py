@@ -437,6 +437,13 @@ def set_upstream_latency(upstream: Server, latency_ms: float) -> None:
         pass
 
 
+def upstream_requests(upstream: Server) -> int:
+    """Requests the fake upstream has received so far (its /_stats endpoint)."""
+    with urllib.request.urlopen(f"{upstream.url}/_stats", timeout=5) as response:
+        count: int = json.load(response)["requests"]
+        return count
+
+
 def load_average() -> list[float]:
     """The machine's 1, 5 and 15 minute load averages: how busy it was besides us."""
     return [round(value, 2) for value in os.getloadavg()]

@@ -95,9 +95,10 @@ def in_flight_targets(capacity: dict[str, Any]) -> list[Row]:
         p99_goal = goals["p99_over_latency"] * latency * 1000
         rows += [
             (
-                f"in flight at {where}: fraction of the limit",
+                f"in flight at {where}: fraction of the limit (steady state)",
                 f">= {goal}",
-                f"{item['fraction_of_limit']:.3f}",
+                f"{item['fraction_of_limit']:.3f} "
+                f"(whole window {item['whole_window_fraction']:.3f})",
                 item["fraction_of_limit"] >= goal,
             ),
             (f"in flight at {where}: errors", "0", str(item["errors"]), item["errors"] == 0),
