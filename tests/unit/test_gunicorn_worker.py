@@ -1,12 +1,18 @@
-"""The shipped worker closes finished connections on a request thread, never on its event loop
-(where gthread's lingering close would stall every other connection of the worker)."""
+"""The service's workers: the gevent worker yields after each request; the threaded worker closes
+finished connections on a request thread, never on its event loop (where gthread's lingering
+close would stall every other connection of the worker)."""
 
 from __future__ import annotations
 
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
-from ielts_service.gunicorn_worker import ThreadWorker
+import gevent
+import pytest
+from gunicorn.workers import ggevent  # type: ignore[import-untyped]
+
+from ielts_service.gunicorn_worker import GeventWorker, ThreadWorker
 
 
 class _Connection:
@@ -41,3 +47,23 @@ def test_a_connection_that_ends_is_closed_gracefully_on_a_request_thread() -> No
     assert thread is not threading.current_thread()
     assert graceful
     assert worker.nr_conns == 0
+
+
+def test_the_gevent_worker_lets_waiting_greenlets_run_after_each_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # gunicorn's own handle_request serves one request; its next one may already be waiting,
+    # and without a yield the same greenlet would serve it before any other ran.
+    order: list[str] = []
+
+    def serve(self: Any, *request: Any) -> None:
+        order.append("request served")
+
+    monkeypatch.setattr(ggevent.GeventWorker, "handle_request", serve)
+    other = gevent.spawn(order.append, "another greenlet ran")
+
+    GeventWorker.__new__(GeventWorker).handle_request("listener", "req", "sock", "addr")
+    order.append("handle_request returned")
+    other.join()
+
+    assert order == ["request served", "another greenlet ran", "handle_request returned"]
