@@ -10,7 +10,7 @@ from typing import Any
 
 import gevent
 import pytest
-from gunicorn.workers import ggevent  # type: ignore[import-untyped]
+from gunicorn.workers import ggevent
 
 from ielts_service.gunicorn_worker import GeventWorker, ThreadWorker
 
