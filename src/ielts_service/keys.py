@@ -281,7 +281,7 @@ class KeyStore:
         stamp = now()
         if key.last_used_at and stamp - key.last_used_at < _LAST_USED_EVERY:
             return
-        with self._engine.begin() as conn:
+        with write_transaction(self._engine) as conn:
             conn.execute(
                 api_keys.update().where(api_keys.c.id == key.id).values(last_used_at=stamp)
             )

@@ -13,7 +13,8 @@ greenlets that each wait once on one library, recording when each started and en
 - SQLite's write lock as `store.write_transaction` takes it (`_begin_immediate`), while an
   unpatched OS thread holds `BEGIN IMMEDIATE` on the WAL database for 0.5 s;
 - `audit.store.append` (its group-commit locks, then that same write lock) under the same hold;
-  every append completes and the chain verifies with one record per greenlet.
+  every append completes and the chain verifies with one record per greenlet;
+- `audit.intents.open_intents`, the insert before each model call, under the same hold.
 
 Proof of cooperation is structural: every greenlet started before any ended (they waited
 at the same time), and a ticker greenlet (gevent.sleep(0.01) in a loop) kept ticking while
@@ -211,7 +212,28 @@ def audit_append(settings):
     }
 
 
-CASES = {f.__name__: f for f in (postgres, redis, azure, sqlite_write_lock, audit_append)}
+def intent_insert(settings):
+    from ielts_service.audit import intents
+    from ielts_service.db import build_engine, upgrade
+
+    engine = build_engine(settings)
+    upgrade(engine)
+    call = {"request_id": "coop", "route": "/v1/questions", "part": 2, "topic": "trips",
+            "provider": "azure", "model": "gpt-4o-test"}
+
+    def wait(i):
+        intents.open_intents(engine, [{**call, "request_id": f"coop-{i}"}])
+
+    try:
+        return while_write_lock_held(engine, wait)
+    finally:
+        engine.dispose()
+
+
+CASES = {
+    f.__name__: f
+    for f in (postgres, redis, azure, sqlite_write_lock, audit_append, intent_insert)
+}
 
 for line in sys.stdin:
     command = json.loads(line)
@@ -378,6 +400,12 @@ def test_audit_group_commit_locks(child: Child, tmp_path: Path) -> None:
     assert run["chain_ok"], run["reason"]
     assert run["new_records"] == GREENLETS
     assert run["request_ids"] == [f"coop-{i}" for i in range(GREENLETS)]
+
+
+def test_intent_insert_before_a_model_call(child: Child, tmp_path: Path) -> None:
+    run = child.run("intent_insert", base_settings(tmp_path))
+    assert_cooperated(run, min_wait_s=None)
+    assert_waited_on_the_held_lock(run)
 
 
 def test_without_patching_the_waits_run_one_after_another(tmp_path: Path) -> None:

@@ -57,7 +57,7 @@ def open_intents(engine: Engine, calls: Sequence[Mapping[str, Any]]) -> list[str
     """Record calls about to go upstream (request fields, part, topic, provider, model)."""
     started, who = now(), owner()
     rows = [{**call, "id": str(ULID()), "owner": who, "started_at": started} for call in calls]
-    with engine.begin() as conn:
+    with store.write_transaction(engine) as conn:  # waits for SQLite's lock cooperatively
         conn.execute(_INSERT_INTENTS, rows)
     return [row["id"] for row in rows]
 

@@ -135,7 +135,9 @@ def _insert_chained(
 
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[sa.Connection]:
-    """A transaction that may append to the chain: on SQLite it takes the write lock at BEGIN."""
+    """A transaction that writes. On SQLite it takes the write lock at BEGIN, waiting for it
+    in Python (db.py), so a gevent worker's other greenlets run meanwhile; a deferred BEGIN
+    would wait inside SQLite's busy handler, and freeze the worker, at its first write."""
     with engine.connect() as conn:
         conn = conn.execution_options(sqlite_immediate=True)
         with conn.begin():
