@@ -38,49 +38,62 @@ def build_engine(settings: Settings) -> Engine:
     )
 
 
+# SQLite's busy handler for transactions that only read, or begin deferred (CLI commands,
+# migrations); a write transaction waits for the lock in Python instead (_begin_immediate).
+BUSY_TIMEOUT_MS = 30000
+
+
 def _sqlite_engine(url: sa.URL) -> Engine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @sa.event.listens_for(engine, "connect")
-    def _configure(dbapi_connection: Any, _record: Any) -> None:
+    def _configure(dbapi_connection: Any, record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (and how).
         dbapi_connection.isolation_level = None
-        for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=NORMAL"):
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL"):
             dbapi_connection.execute(f"PRAGMA {pragma}")
+        _set_busy_timeout(dbapi_connection, record.info, BUSY_TIMEOUT_MS)
 
     @sa.event.listens_for(engine, "begin")
     def _begin(connection: sa.Connection) -> None:
+        pooled = connection.connection
         if connection.get_execution_options().get("sqlite_immediate"):
-            _begin_immediate(connection.connection.dbapi_connection)
+            _set_busy_timeout(pooled.dbapi_connection, pooled.info, 0)
+            _begin_immediate(pooled.dbapi_connection)
         else:
+            _set_busy_timeout(pooled.dbapi_connection, pooled.info, BUSY_TIMEOUT_MS)
             connection.exec_driver_sql("BEGIN")
 
     return engine
 
 
+def _set_busy_timeout(dbapi_connection: Any, info: dict[str, Any], ms: int) -> None:
+    """Set the connection's busy timeout, unless it already has that one (a statement saved
+    on most transactions: a pooled connection mostly serves one kind)."""
+    if info.get("busy_timeout_ms") != ms:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={ms}")
+        info["busy_timeout_ms"] = ms
+
+
 def _begin_immediate(dbapi_connection: Any, timeout_s: float = 30.0) -> None:
-    """Take SQLite's write lock, waiting in Python between tries.
+    """Take SQLite's write lock, waiting in Python between tries (busy timeout 0).
 
     SQLite's own busy handler sleeps inside the C library: under gevent that would freeze
     every request of the worker while another process holds the lock. `time.sleep` yields
     to the other greenlets (or threads) instead.
     """
     deadline, pause = time.monotonic() + timeout_s, 0.0005
-    dbapi_connection.execute("PRAGMA busy_timeout=0")
-    try:
-        while True:
-            try:
-                dbapi_connection.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-            time.sleep(pause)
-            pause = min(pause * 2, 0.01)
-    finally:
-        dbapi_connection.execute("PRAGMA busy_timeout=30000")
+    while True:
+        try:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.01)
 
 
 def get_engine_of(app: Flask) -> Engine:
