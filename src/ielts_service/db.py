@@ -46,7 +46,9 @@ BUSY_TIMEOUT_MS = 30000
 def _sqlite_engine(url: sa.URL) -> Engine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = sa.create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}
+    )
 
     @sa.event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, record: Any) -> None:
@@ -54,7 +56,7 @@ def _sqlite_engine(url: sa.URL) -> Engine:
         dbapi_connection.isolation_level = None
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL"):
             dbapi_connection.execute(f"PRAGMA {pragma}")
-        _set_busy_timeout(dbapi_connection, record.info, BUSY_TIMEOUT_MS)
+        record.info["busy_timeout_ms"] = BUSY_TIMEOUT_MS  # the driver's `timeout` set it
 
     @sa.event.listens_for(engine, "begin")
     def _begin(connection: sa.Connection) -> None:
@@ -77,7 +79,7 @@ def _set_busy_timeout(dbapi_connection: Any, info: dict[str, Any], ms: int) -> N
         info["busy_timeout_ms"] = ms
 
 
-def _begin_immediate(dbapi_connection: Any, timeout_s: float = 30.0) -> None:
+def _begin_immediate(dbapi_connection: Any, timeout_s: float = BUSY_TIMEOUT_MS / 1000) -> None:
     """Take SQLite's write lock, waiting in Python between tries (busy timeout 0).
 
     SQLite's own busy handler sleeps inside the C library: under gevent that would freeze
