@@ -89,15 +89,7 @@ def window(
             upstream, started + 2 * latency_s, started + duration_s - latency_s
         )
         result = run.result()
-    limit = connections / latency_s
-    result.update(
-        upstream_latency_s=latency_s,
-        littles_law_limit_rps=limit,
-        steady_rps=round(steady_rps, 2),
-        fraction_of_limit=round(steady_rps / limit, 3),
-        whole_window_fraction=round(result["rps"] / limit, 3),
-    )
-    return result
+    return {**result, **against_limit(connections, latency_s, round(steady_rps, 2), result["rps"])}
 
 
 def upstream_rate(upstream: Server, start: float, end: float) -> float:
@@ -108,18 +100,27 @@ def upstream_rate(upstream: Server, start: float, end: float) -> float:
     return (upstream_requests(upstream) - first) / (time.monotonic() - first_at)
 
 
-def with_fraction(runs: list[dict[str, Any]], latency_s: float) -> dict[str, Any]:
-    """The rounds' medians, with the steady-state and whole-window fractions of the limit."""
-    summary = median_of(runs)
-    limit = summary["connections"] / latency_s
-    steady_rps = median([run["steady_rps"] for run in runs])
+def against_limit(
+    connections: int, latency_s: float, steady_rps: float, rps: float
+) -> dict[str, Any]:
+    """The Little's-law limit, and the steady-state and whole-window fractions of it."""
+    limit = connections / latency_s
     return {
-        **summary,
         "upstream_latency_s": latency_s,
         "littles_law_limit_rps": limit,
         "steady_rps": steady_rps,
         "fraction_of_limit": round(steady_rps / limit, 3),
-        "whole_window_fraction": round(summary["rps"] / limit, 3),
+        "whole_window_fraction": round(rps / limit, 3),
+    }
+
+
+def with_fraction(runs: list[dict[str, Any]], latency_s: float) -> dict[str, Any]:
+    """The rounds' medians, with the steady-state and whole-window fractions of the limit."""
+    summary = median_of(runs)
+    steady_rps = median([run["steady_rps"] for run in runs])
+    return {
+        **summary,
+        **against_limit(summary["connections"], latency_s, steady_rps, summary["rps"]),
     }
 
 
