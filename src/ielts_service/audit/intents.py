@@ -23,6 +23,7 @@ from ulid import ULID
 
 from .. import metrics
 from ..clock import as_utc, now
+from ..driver_sql import DriverStatement
 from ..tables import audit_intents
 from . import store
 from .chain import jsonable
@@ -41,7 +42,7 @@ def _host() -> str:
 
 
 _HOST = _host()
-_INSERT_INTENTS = audit_intents.insert()
+_INSERT_INTENTS = DriverStatement(audit_intents.insert())
 # Intents this process gave up on while alive (the audit store failed at the record's commit,
 # or the call raised): its own sweep closes them once the store answers again.
 _released: set[str] = set()
@@ -58,7 +59,7 @@ def open_intents(engine: Engine, calls: Sequence[Mapping[str, Any]]) -> list[str
     started, who = now(), owner()
     rows = [{**call, "id": str(ULID()), "owner": who, "started_at": started} for call in calls]
     with store.write_transaction(engine) as conn:  # waits for SQLite's lock cooperatively
-        conn.execute(_INSERT_INTENTS, rows)
+        _INSERT_INTENTS.execute_many(conn, rows)
     return [row["id"] for row in rows]
 
 
@@ -96,7 +97,7 @@ def sweep(engine: Engine, stale_after_s: float) -> int:
             return 0
         stored = store.insert_chained(conn, [_record(dict(row)) for row in rows])
         closed = [row["id"] for row in rows]
-        conn.execute(store.CLOSE_INTENTS, {"ids": closed})
+        store.close_intents(conn, closed)
     with _released_lock:
         _released.difference_update(closed)
     metrics.AUDIT_ABANDONED.inc(len(stored))

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from ulid import ULID
 
 from ..clock import as_utc, iso_utc, now
+from ..driver_sql import DriverStatement
 from ..tables import AUDIT_FIELDS, AUDIT_SCHEMA_VERSION, audit_chain, audit_events, audit_intents
 from .chain import READ_ORDER, Verdict, record_hash, verify
 
@@ -29,21 +30,22 @@ _WRITTEN = frozenset(f.name for f in AUDIT_FIELDS) - {
 }
 _EMPTY = {f.name: f.absent for f in AUDIT_FIELDS if f.name in _WRITTEN}
 
-# The append path's statements, built once: SQLAlchemy computes a statement's cache key once
-# per object, so executing these costs a compiled-cache lookup, not a build and a compile.
+# The append path's statements, compiled once per dialect and run on the driver's cursor
+# (driver_sql.py): every AI request writes through them.
 HEAD_FOR_UPDATE = (
     sa.select(audit_chain.c.head_seq, audit_chain.c.head_hash)
     .where(audit_chain.c.id == 1)
     .with_for_update()
 )
-_INSERT_RECORDS = audit_events.insert()
-_MOVE_HEAD = (
+_HEAD = DriverStatement(HEAD_FOR_UPDATE)
+_INSERT_RECORDS = DriverStatement(audit_events.insert())
+_MOVE_HEAD = DriverStatement(
     audit_chain.update()
     .where(audit_chain.c.id == 1)
     .values(head_seq=sa.bindparam("new_seq"), head_hash=sa.bindparam("new_hash"))
 )
-CLOSE_INTENTS = audit_intents.delete().where(
-    audit_intents.c.id.in_(sa.bindparam("ids", expanding=True))
+_CLOSE_INTENT = DriverStatement(
+    audit_intents.delete().where(audit_intents.c.id == sa.bindparam("id"))
 )
 
 
@@ -128,8 +130,7 @@ def _insert_chained(
 ) -> list[dict[str, Any]]:
     with write_transaction(engine) as conn:
         stored = insert_chained(conn, records)
-        if intent_ids:
-            conn.execute(CLOSE_INTENTS, {"ids": intent_ids})
+        close_intents(conn, intent_ids)
         return stored
 
 
@@ -144,6 +145,12 @@ def write_transaction(engine: Engine) -> Iterator[sa.Connection]:
             yield conn
 
 
+def close_intents(conn: sa.Connection, intent_ids: Sequence[str]) -> None:
+    """Delete the intents of calls whose records this transaction chains."""
+    if intent_ids:
+        _CLOSE_INTENT.execute_many(conn, [{"id": intent_id} for intent_id in intent_ids])
+
+
 def insert_chained(conn: sa.Connection, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Chain `records` onto the head inside the caller's transaction; returns them as stored.
 
@@ -152,8 +159,9 @@ def insert_chained(conn: sa.Connection, records: list[dict[str, Any]]) -> list[d
     unknown = {name for record in records for name in record} - _WRITTEN
     if unknown:
         raise ValueError(f"not audit record fields: {', '.join(sorted(unknown))}")
-    head = conn.execute(HEAD_FOR_UPDATE).one()
-    seq, prev_hash = head.head_seq, head.head_hash
+    head = _HEAD.execute(conn)
+    assert head is not None  # the migrations create the row
+    seq, prev_hash = head
     stored = []
     for record in records:
         seq += 1
@@ -168,8 +176,8 @@ def insert_chained(conn: sa.Connection, records: list[dict[str, Any]]) -> list[d
         }
         row["hash"] = prev_hash = record_hash(row)
         stored.append(row)
-    conn.execute(_INSERT_RECORDS, stored)
-    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev_hash})
+    _INSERT_RECORDS.execute_many(conn, stored)
+    _MOVE_HEAD.execute(conn, {"new_seq": seq, "new_hash": prev_hash})
     return stored
 
 

@@ -1,0 +1,76 @@
+"""Statements run on the driver's cursor store what SQLAlchemy would, and fail as it would."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from ielts_service.audit.store import write_transaction
+from ielts_service.db import get_engine_of
+from ielts_service.driver_sql import DriverStatement
+from ielts_service.tables import AUDIT_FIELDS, audit_events
+
+pytestmark = pytest.mark.usefixtures("backend")
+
+INSERT = DriverStatement(audit_events.insert())
+BY_SEQ = DriverStatement(
+    sa.select(audit_events.c.id, audit_events.c.seq).where(
+        audit_events.c.seq == sa.bindparam("seq")
+    )
+)
+
+
+def _row(seq: int, **values: object) -> dict[str, object]:
+    row: dict[str, object] = {f.name: None for f in AUDIT_FIELDS}
+    row.update(
+        seq=seq,
+        id=f"driver-sql-{seq}",
+        time=datetime(2026, 12, 1, 6, 50, 1, 123456, tzinfo=UTC),
+        schema_version=3,
+        kind="key_updated",
+        prev_hash="0" * 64,
+        hash=f"{seq:064d}",
+    )
+    row.update(values)
+    return row
+
+
+def test_rows_written_on_the_driver_read_back_through_sqlalchemy_unchanged(app: Flask) -> None:
+    engine = get_engine_of(app)
+    written = [
+        _row(10_001, change={"scopes": ["a", "b"], "rate_limit": None}, output_valid=True),
+        _row(10_002, latency_ms=12, on_topic=False, content="déjà vu: 質問"),
+    ]
+    with write_transaction(engine) as conn:
+        INSERT.execute_many(conn, written)
+    with engine.connect() as conn:
+        query = sa.select(audit_events).where(audit_events.c.seq > 10_000).order_by("seq")
+        stored = [dict(row) for row in conn.execute(query).mappings()]
+    for row in stored:
+        row["time"] = row["time"].replace(tzinfo=UTC)  # SQLite keeps no zone
+    assert stored == written
+    assert isinstance(stored[1]["latency_ms"], float)
+
+
+def test_a_statement_returning_rows_gives_the_first(app: Flask) -> None:
+    engine = get_engine_of(app)
+    with write_transaction(engine) as conn:
+        INSERT.execute_many(conn, [_row(10_003)])
+        assert BY_SEQ.execute(conn, {"seq": 10_003}) == ("driver-sql-10003", 10_003)
+        assert BY_SEQ.execute(conn, {"seq": 10_004}) is None
+
+
+def test_a_driver_error_is_sqlalchemys_and_rolls_the_transaction_back(app: Flask) -> None:
+    engine = get_engine_of(app)
+    with write_transaction(engine) as conn:
+        INSERT.execute_many(conn, [_row(10_005)])
+        with pytest.raises(sa.exc.IntegrityError) as raised:
+            INSERT.execute_many(conn, [_row(10_005)])  # the same primary key again
+        conn.rollback()
+    assert "audit_events" in str(raised.value.statement)
+    with engine.connect() as conn:
+        count = sa.select(sa.func.count()).where(audit_events.c.seq == 10_005)
+        assert conn.execute(count).scalar_one() == 0
