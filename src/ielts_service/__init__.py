@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     from .audit import verify_metrics
     from .hooks import register_request_hooks
+    from .in_flight import CountedRequests
     from .keys import KeyStore
     from .logging_setup import configure_logging
     from .redaction import Redactor
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Trailing and doubled slashes are accepted as they are, never redirected.
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False
+    app.wsgi_app = CountedRequests(app.wsgi_app)  # type: ignore[method-assign]
     if settings.TRUSTED_PROXY_HOPS:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.TRUSTED_PROXY_HOPS, x_proto=settings.TRUSTED_PROXY_HOPS

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
 from ielts_service.audit import store
 from ielts_service.db import get_engine_of
+from ielts_service.in_flight import CountedRequests, requests_in_flight
 from tests.fakes.audit_records import sample_record
 
 WRITERS = 8
@@ -74,3 +77,63 @@ def test_a_failed_group_fails_every_caller_in_it(app: Flask) -> None:
     for thread in threads:
         thread.join(10)
     assert len(errors) == 3
+
+
+@contextmanager
+def requests_waiting(count: int) -> Iterator[None]:
+    """`count` requests in flight in this process, each held inside its WSGI call."""
+    release = threading.Event()
+
+    def held(_environ: object, _start_response: object) -> list[bytes]:
+        release.wait(10)
+        return []
+
+    app = CountedRequests(held)
+    threads = [threading.Thread(target=app, args=({}, None)) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while requests_in_flight() < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        yield
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(10)
+
+
+def _append_as_request(engine: sa.Engine, request_id: str) -> None:
+    def view(_environ: object, _start_response: object) -> list[bytes]:
+        store.append(engine, [sample_record(request_id=request_id)])
+        return []
+
+    CountedRequests(view)({}, None)  # type: ignore[arg-type]
+
+
+def test_under_load_the_writer_waits_for_the_records_arriving_meanwhile(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "COMMIT_DELAY_S", 0.5)
+    engine = get_engine_of(app)
+    commits = count_commits(engine)
+    with requests_waiting(store.COMMIT_SIBLINGS):
+        _append_as_request(engine, "recent")  # the previous write: just now
+        before = commits()
+        first = threading.Thread(target=_append_as_request, args=(engine, "first"))
+        first.start()  # waits COMMIT_DELAY_S before writing...
+        time.sleep(0.1)
+        _append_as_request(engine, "second")  # ...and takes this one along
+        first.join(10)
+    assert commits() - before == 1
+    assert store.verify_chain(engine).checked == 3
+
+
+def test_a_lone_client_never_waits(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "COMMIT_DELAY_S", 5.0)
+    engine = get_engine_of(app)
+    started = time.monotonic()
+    for request_id in ("one", "two", "three"):
+        _append_as_request(engine, request_id)  # each less than a delay after the last
+    assert time.monotonic() - started < 2.5  # not one 5 s wait
+    assert store.verify_chain(engine).checked == 3
