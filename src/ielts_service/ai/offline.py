@@ -12,6 +12,7 @@ import json
 import random
 import time
 from dataclasses import replace
+from functools import lru_cache
 
 from .ielts_format import interpret
 from .prompts import build_messages, call_record
@@ -33,23 +34,27 @@ class OfflineProvider:
 
     def generate(self, topic: str, part: int, count: int = 1) -> Generation:
         started = time.perf_counter()
-        understood = understand(topic)
-        seed = int.from_bytes(hashlib.sha256(f"{understood.key}|{part}".encode()).digest()[:4])
-        if part == 2:
-            output = _cue_card(understood, seed)
-        else:
-            output = _questions(understood, part, count, seed)
-        call = call_record(
-            self.name,
-            self.model,
-            topic,
-            part,
-            build_messages(topic, part, count),
-            upstream_latency_ms=round((time.perf_counter() - started) * 1000, 3),
-            finish_reason="stop",
-            output_text=json.dumps(output, ensure_ascii=False),
-        )
-        return replace(interpret(call, part, count), match=understood.match)
+        generation = _composed(topic, part, count)
+        latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        return replace(generation, call=replace(generation.call, upstream_latency_ms=latency_ms))
+
+
+# The same topic, part and count always compose the same reply: recent ones are kept.
+@lru_cache(maxsize=1024)
+def _composed(topic: str, part: int, count: int) -> Generation:
+    understood = understand(topic)
+    seed = int.from_bytes(hashlib.sha256(f"{understood.key}|{part}".encode()).digest()[:4])
+    output = _cue_card(understood, seed) if part == 2 else _questions(understood, part, count, seed)
+    call = call_record(
+        OfflineProvider.name,
+        OfflineProvider.model,
+        topic,
+        part,
+        build_messages(topic, part, count),
+        finish_reason="stop",
+        output_text=json.dumps(output, ensure_ascii=False),
+    )
+    return replace(interpret(call, part, count), match=understood.match)
 
 
 def _cue_card(topic: Topic, seed: int) -> dict[str, object]:
