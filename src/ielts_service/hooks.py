@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from flask import Flask, Response
 
-from . import access_log, limits, request_id, security
+from . import access_log, limit_store, limits, request_id, security
 from .config import Settings
 
 BeforeHook = Callable[[], None]
@@ -27,6 +27,7 @@ def register_request_hooks(app: Flask, settings: Settings) -> None:
     before: list[BeforeHook] = [
         request_id.assign,  # first: every later hook, error and log line carries the id
         access_log.start,  # the clock of the access line's duration_ms
+        limit_store.open_request_memo,  # the limits' counters, asked of Redis once each
     ]  # then the extensions': the limiter's check, the exporter's timer
     after: list[AfterHook] = [  # after the extensions': the limiter's headers, the exporter's
         limits.add_budget_headers,  # X-TokenBudget-*, once the limiter charged the answer
@@ -37,6 +38,7 @@ def register_request_hooks(app: Flask, settings: Settings) -> None:
         access_log.write_line,  # last: one access line with the final status
     ]
     teardown: list[TeardownHook] = [
+        limit_store.close_request_memo,  # the next request asks Redis afresh
         request_id.forget,  # last: lines logged after the request do not carry its id
     ]
     app.before_request_funcs.setdefault(None, [])[:0] = before

@@ -23,7 +23,8 @@ from . import metrics
 from .config import Settings
 from .errors import ApiError, error_response
 from .keys import ApiKey, token_budget
-from .memory_limits import storage_uri
+from .limit_store import PREFIX as MEMO_REDIS_PREFIX
+from .memory_limits import SCHEME as SWEPT_MEMORY_SCHEME
 from .schemas import TokenBudgetState
 from .state import current_key, get_settings, request_state
 
@@ -235,6 +236,16 @@ def readiness_problem() -> str | None:
     except Exception as exc:  # any storage error means "not usable"
         return f"rate-limit store unreachable: {type(exc).__name__}"
     return "rate-limit store unreachable"
+
+
+def storage_uri(configured: str) -> str:
+    """The storage URI handed to flask-limiter: memory:// and redis:// become the service's
+    own stores (memory_limits.py, limit_store.py); anything else passes through."""
+    if configured.startswith("memory://"):
+        return f"{SWEPT_MEMORY_SCHEME}://"
+    if configured.startswith(("redis://", "rediss://")):
+        return f"{MEMO_REDIS_PREFIX}{configured}"
+    return configured
 
 
 def init_app(app: Flask, settings: Settings) -> None:

@@ -36,8 +36,3 @@ class SweptMemoryStorage(MemoryStorage):
         while True:
             time.sleep(SWEEP_EVERY_S)
             self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
-
-
-def storage_uri(configured: str) -> str:
-    """The storage URI to hand flask-limiter: memory:// becomes this storage."""
-    return f"{SCHEME}://" if configured.startswith("memory://") else configured

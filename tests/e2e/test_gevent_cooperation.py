@@ -368,7 +368,7 @@ def test_psycopg_through_the_service_engine(
 def test_redis_client_of_the_rate_limiter(child: Child, redis_url: str, tmp_path: Path) -> None:
     settings = base_settings(tmp_path, RATELIMIT_STORAGE_URI=redis_url, AUTO_MIGRATE=False)
     run = child.run("redis", settings)
-    assert run["storage"] == "RedisStorage"
+    assert run["storage"] == "MemoRedisStorage"
     assert_cooperated(run)
 
 

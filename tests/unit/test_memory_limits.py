@@ -9,12 +9,13 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
-from ielts_service.memory_limits import SweptMemoryStorage, storage_uri
+from ielts_service.limits import storage_uri
+from ielts_service.memory_limits import SweptMemoryStorage
 
 
 def test_memory_uri_selects_the_swept_storage_and_others_pass_through() -> None:
     assert isinstance(storage_from_string(storage_uri("memory://")), SweptMemoryStorage)
-    assert storage_uri("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+    assert storage_uri("memcached://127.0.0.1:11211") == "memcached://127.0.0.1:11211"
 
 
 def test_hits_start_no_thread_and_limits_still_hold() -> None:
