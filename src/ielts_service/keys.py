@@ -33,6 +33,7 @@ KEY_PATTERN = re.compile(r"iq_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 # Compared against when a key id is unknown, so a miss costs what a hit costs.
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
 _LAST_USED_EVERY = timedelta(minutes=1)
+_READ_STRIPES = 16  # locks that serialise reads of the same key row (keys.KeyStore._fetch)
 _When = TypeVar("_When", datetime, None)
 # What key_created and key_updated records show of a key (never its secret or hash).
 _AUDITED = ("name", "scopes", "rate_limit", "token_budget", "expires_at", "revoked_at")
@@ -231,6 +232,7 @@ class KeyStore:
         self._ttl_s = ttl_s
         self._cache: dict[str, tuple[float, ApiKey]] = {}
         self._lock = threading.Lock()
+        self._reading = [threading.Lock() for _ in range(_READ_STRIPES)]
 
     def verify(self, presented: str) -> tuple[ApiKey | None, str]:
         """(key, "ok") for a usable key, else (key or None, the reason it is refused)."""
@@ -265,16 +267,26 @@ class KeyStore:
         return None
 
     def _fetch(self, key_id: str) -> ApiKey | None:
-        """Read the key's row; only keys that exist are cached, so the cache stays bounded."""
-        with self._engine.connect() as conn:
-            query = sa.select(api_keys).where(api_keys.c.id == key_id)
-            row = conn.execute(query).mappings().first()
-        if row is None:
-            return None
-        key = _from_row(row)
-        with self._lock:
-            self._cache[key_id] = (time.monotonic(), key)
-        return key
+        """Read the key's row; only keys that exist are cached, so the cache stays bounded.
+
+        One read per key at a time: when a cached key expires under load, the requests that
+        miss together wait for the first one's read (it began after they asked) instead of
+        each reading the row.
+        """
+        asked = time.monotonic()
+        with self._reading[hash(key_id) % len(self._reading)]:
+            cached = self._cache.get(key_id)
+            if cached and cached[0] >= asked:
+                return cached[1]
+            with self._engine.connect() as conn:
+                query = sa.select(api_keys).where(api_keys.c.id == key_id)
+                row = conn.execute(query).mappings().first()
+            if row is None:
+                return None
+            key = _from_row(row)
+            with self._lock:
+                self._cache[key_id] = (time.monotonic(), key)
+            return key
 
     def _touch(self, key: ApiKey) -> None:
         """Record last use, at most once a minute per key (not a write per request)."""

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hmac
+import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -174,3 +177,34 @@ def test_known_id_with_a_wrong_secret_makes_the_same_single_comparison(
     stored, secret = keys.create_key(get_engine_of(app), name="known", scopes=["admin"])
     assert app.extensions["key_store"].verify(other_secret(secret)) == (None, "unknown")
     assert [stored_hash for _, stored_hash in comparisons] == [stored.secret_hash]
+
+
+def test_requests_missing_the_same_key_together_read_its_row_once(
+    app: Flask, make_key: Callable[..., str]
+) -> None:
+    secret = make_key()
+    app.extensions["key_store"].verify(secret)  # stamped as used: no stamp write below
+    store = keys.KeyStore(get_engine_of(app), ttl_s=60)  # an empty cache: every caller misses
+    reads: list[str] = []
+    sa.event.listen(get_engine_of(app), "before_cursor_execute", _count_key_reads(reads))
+    results: list[tuple[keys.ApiKey | None, str]] = []
+    callers = [
+        threading.Thread(target=lambda: results.append(store.verify(secret))) for _ in range(8)
+    ]
+    stripe = store._reading[hash(secret[3:15]) % len(store._reading)]
+    with stripe:  # a read of this key in progress: the callers queue behind it
+        for caller in callers:
+            caller.start()
+        time.sleep(0.2)
+    for caller in callers:
+        caller.join(10)
+    assert [reason for _, reason in results] == ["ok"] * 8
+    assert len(reads) == 1
+
+
+def _count_key_reads(reads: list[str]) -> Callable[..., None]:
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "api_keys" in statement:
+            reads.append(statement)
+
+    return count
