@@ -29,6 +29,7 @@ class _Compiled:
     defaults: dict[str, Any]  # the statement's own bound values (e.g. `id = 1`)
     positions: tuple[str, ...] | None  # parameter names in order, for a positional paramstyle
     processors: dict[str, Processor]
+    returns_rows: bool
 
 
 class DriverStatement:
@@ -45,7 +46,8 @@ class DriverStatement:
         compiled = self._compiled(conn.dialect)
         with _cursor(conn, compiled.sql) as cursor:
             cursor.execute(compiled.sql, _bound(compiled, params or {}))
-            return cursor.fetchone() if cursor.description else None
+            # Fetching waits for the answer, also inside a pipeline (pipelined below).
+            return cursor.fetchone() if compiled.returns_rows else None
 
     def execute_many(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run once per row, in one driver call (psycopg pipelines it)."""
@@ -68,7 +70,8 @@ def _compile(statement: sa.Executable, dialect: Dialect) -> _Compiled:
         if processor is not None:
             processors[compiled.bind_names[bind]] = processor
     positions = tuple(compiled.positiontup) if compiled.positional else None
-    return _Compiled(compiled.string, dict(compiled.params), positions, processors)
+    returns_rows = bool(getattr(statement, "is_select", False))
+    return _Compiled(compiled.string, dict(compiled.params), positions, processors, returns_rows)
 
 
 def _bound(compiled: _Compiled, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
@@ -81,12 +84,36 @@ def _bound(compiled: _Compiled, values: Mapping[str, Any]) -> Sequence[Any] | di
 
 
 @contextmanager
+def pipelined(conn: sa.Connection) -> Iterator[None]:
+    """Statements run inside go out without waiting for one another's answers where the
+    driver can (psycopg's pipeline mode): a statement whose rows are fetched waits for the
+    answers so far, the rest are answered together at the end of the block. On SQLite,
+    which has no round trips, statements run as they come."""
+    pipeline = getattr(conn.connection.driver_connection, "pipeline", None)
+    if pipeline is None:
+        yield
+        return
+    with _driver_errors(conn, "(pipeline)"), pipeline():
+        yield
+
+
+@contextmanager
 def _cursor(conn: sa.Connection, sql: str) -> Iterator[Any]:
     """A cursor of the connection's driver connection; driver errors become DBAPIError."""
-    dialect = conn.dialect
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        yield cursor
+        with _driver_errors(conn, sql, cursor):
+            yield cursor
+    finally:
+        cursor.close()
+
+
+@contextmanager
+def _driver_errors(conn: sa.Connection, sql: str, cursor: Any = None) -> Iterator[None]:
+    """The driver's errors as SQLAlchemy's DBAPIError; a lost connection is invalidated."""
+    dialect = conn.dialect
+    try:
+        yield
     except dialect.loaded_dbapi.Error as exc:
         lost = dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
         if lost:
@@ -99,5 +126,3 @@ def _cursor(conn: sa.Connection, sql: str) -> Iterator[Any]:
             connection_invalidated=lost,
             dialect=dialect,
         ) from exc
-    finally:
-        cursor.close()

@@ -10,7 +10,7 @@ from flask import Flask
 
 from ielts_service.audit.store import write_transaction
 from ielts_service.db import get_engine_of
-from ielts_service.driver_sql import DriverStatement
+from ielts_service.driver_sql import DriverStatement, pipelined
 from ielts_service.tables import AUDIT_FIELDS, audit_events
 
 pytestmark = pytest.mark.usefixtures("backend")
@@ -74,3 +74,23 @@ def test_a_driver_error_is_sqlalchemys_and_rolls_the_transaction_back(app: Flask
     with engine.connect() as conn:
         count = sa.select(sa.func.count()).where(audit_events.c.seq == 10_005)
         assert conn.execute(count).scalar_one() == 0
+
+
+def test_in_a_pipeline_rows_are_fetched_and_a_late_error_is_sqlalchemys(app: Flask) -> None:
+    """psycopg answers a pipeline's statements together: the error of an insert arrives when
+    the block ends, and must still come out as SQLAlchemy's, with nothing committed."""
+    engine = get_engine_of(app)
+    with write_transaction(engine) as conn, pipelined(conn):
+        INSERT.execute_many(conn, [_row(10_006)])
+        assert BY_SEQ.execute(conn, {"seq": 10_006}) == ("driver-sql-10006", 10_006)
+    with pytest.raises(sa.exc.IntegrityError):
+        _insert_in_a_pipeline(engine, [_row(10_007), _row(10_006)])  # 10,006 is there
+    with engine.connect() as conn:
+        stored = sa.select(audit_events.c.seq).where(audit_events.c.seq > 10_005)
+        assert conn.execute(stored).scalars().all() == [10_006]
+
+
+def _insert_in_a_pipeline(engine: sa.Engine, rows: list[dict[str, object]]) -> None:
+    with write_transaction(engine) as conn, pipelined(conn):
+        for row in rows:
+            INSERT.execute_many(conn, [row])

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from ulid import ULID
 
 from ..clock import as_utc, iso_utc, now
-from ..driver_sql import DriverStatement
+from ..driver_sql import DriverStatement, pipelined
 from ..in_flight import requests_in_flight
 from ..tables import AUDIT_FIELDS, AUDIT_SCHEMA_VERSION, audit_chain, audit_events, audit_intents
 from .chain import READ_ORDER, Verdict, record_hash, verify
@@ -147,7 +147,7 @@ def _write_queued(engine: Engine) -> None:
 def _insert_chained(
     engine: Engine, records: list[dict[str, Any]], intent_ids: list[str]
 ) -> list[dict[str, Any]]:
-    with write_transaction(engine) as conn:
+    with write_transaction(engine) as conn, pipelined(conn):
         stored = insert_chained(conn, records)
         close_intents(conn, intent_ids)
         return stored
