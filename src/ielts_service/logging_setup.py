@@ -41,7 +41,10 @@ class ContextFilter(logging.Filter):
         record._context_applied = True
         if not hasattr(record, "request_id"):
             record.request_id = current_request_id()
-        record.msg = self._redactor.text(_ANSI_ESCAPE.sub("", record.getMessage()))
+        message = record.getMessage()
+        if "\x1b" in message:
+            message = _ANSI_ESCAPE.sub("", message)
+        record.msg = self._redactor.text(message)
         record.args = None
         if record.exc_info:
             # Formatters print this redacted text; exc_info stays for Sentry, which reads the
@@ -49,9 +52,11 @@ class ContextFilter(logging.Filter):
             record.exc_text = self._redactor.text(_TRACEBACKS.formatException(record.exc_info))
         if record.stack_info:
             record.stack_info = self._redactor.text(record.stack_info)
-        for name, value in list(vars(record).items()):
-            if name not in _STANDARD_ATTRS and isinstance(value, str | dict | list | tuple):
-                setattr(record, name, self._redactor.value(value))
+        fields = vars(record)
+        for name in fields.keys() - _STANDARD_ATTRS:  # the extra fields
+            value = fields[name]
+            if isinstance(value, str | dict | list | tuple):
+                fields[name] = self._redactor.value(value)
         return True
 
 

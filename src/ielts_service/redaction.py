@@ -25,8 +25,10 @@ _PATTERNS = [
 # Every pattern above needs one of these, in any case, first: text without them skips the
 # patterns. One search of the lowered text for the plain words: a case-insensitive regex
 # alternation costs about 0.2 us per character, and every string of every log line passes here.
-_TRIGGERS = ("iq_", "bearer", "basic", "api", "authorization", "token", "secret", "password", "://")
-_ANY_TRIGGER = re.compile("|".join(map(re.escape, _TRIGGERS)))
+# A key's public id alone (every access and audit line has one) is not a trigger: the key
+# pattern needs the separator after it.
+_TRIGGERS = ("bearer", "basic", "api", "authorization", "token", "secret", "password", "://")
+_ANY_TRIGGER = re.compile("|".join([r"iq_[0-9a-f]{12}_", *map(re.escape, _TRIGGERS)]))
 
 
 def might_hold_secret(text: str) -> bool:
@@ -73,10 +75,30 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
+            if self._nothing_to_redact(value):
+                return value
             return {k: self._field(k, v) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return type(value)(self.value(v) for v in value)
         return value
+
+    def _nothing_to_redact(self, fields: dict[Any, Any]) -> bool:
+        """One test for a flat dict (an audit record, a log line's fields): no secret-named key
+        holds a value, and the text of all its strings together could not be changed. The
+        strings are joined with a NUL, which no pattern or configured value crosses."""
+        strings = []
+        for key, value in fields.items():
+            if value and str(key).lower() in SECRET_KEYS:
+                return False
+            if value is None or type(value) in _SCALARS:
+                continue
+            if type(value) is not str:
+                return False  # nested: field by field
+            strings.append(value)
+        joined = "\0".join(strings)
+        return not any(secret in joined for secret in self._values) and not might_hold_secret(
+            joined
+        )
 
     def _field(self, key: Any, value: Any) -> Any:
         if value and str(key).lower() in SECRET_KEYS:

@@ -76,6 +76,17 @@ def test_nested_extra_fields_are_redacted(redactor: Redactor) -> None:
     }
 
 
+def test_flat_fields_are_redacted_field_by_field_only_when_needed(redactor: Redactor) -> None:
+    clean = {"key_id": KEY_ID, "route": "/v1/questions", "status": 200, "topic": "a trip"}
+    assert redactor.value(clean) == clean
+    assert redactor.value({**clean, "topic": f"use {AZURE_KEY}"})["topic"] == f"use {REDACTED}"
+    assert redactor.value({**clean, "user_agent": "Bearer abc"})["user_agent"] == (
+        f"Bearer {REDACTED}"
+    )
+    assert redactor.value({**clean, "token": 123456})["token"] == REDACTED
+    assert redactor.value({**clean, "password": "hunter2"})["password"] == REDACTED
+
+
 # Pieces of what the patterns look for, in odd cases and glued to neighbours.
 _FRAGMENTS = (
     "IQ_0123456789ab_",
@@ -110,3 +121,4 @@ def test_the_prefilter_never_skips_text_a_pattern_would_change() -> None:
     assert len(changed) > 1000  # the fragments do reach every pattern
     assert [text for text in changed if not might_hold_secret(text)] == []
     assert not might_hold_secret("Describe a place you visited. You should say: where it is")
+    assert not might_hold_secret(f"key_id iq_{KEY_ID} route /v1/questions")
