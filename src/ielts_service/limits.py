@@ -55,6 +55,14 @@ limiter = Limiter(
 )
 
 
+@limiter.request_filter
+def _no_key_yet() -> bool:
+    """flask-limiter's limits here are all per key (the per-IP allowance for unauthenticated
+    traffic is tested before auth, below): a request without a key has none to count. This
+    spares the extension's own before-request pass, which runs before auth, its work."""
+    return current_key() is None
+
+
 # Limit strings come from settings and keys, a handful per process: each is parsed once.
 _parsed_many = lru_cache(maxsize=1024)(parse_many)
 _parsed = lru_cache(maxsize=1024)(parse)
