@@ -11,7 +11,7 @@ import uuid
 from flask import Response, request
 
 from . import current_request
-from .state import request_state
+from .state import end_request_state, request_state, start_request_state
 
 HEADER = "X-Request-ID"
 _VALID = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -20,7 +20,7 @@ _VALID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 def assign() -> None:
     """The request's id: the client's when well-formed, else a new one."""
     offered = request.headers.get(HEADER, "")
-    state = request_state()
+    state = start_request_state()
     state.request_id = offered if _VALID.fullmatch(offered) else uuid.uuid4().hex
     state.request_id_token = current_request.enter(state.request_id)
 
@@ -32,8 +32,10 @@ def echo(response: Response) -> Response:
 
 
 def forget(_exc: BaseException | None) -> None:
-    """Server threads are reused: lines logged after this request must not carry its id."""
+    """Server threads are reused: lines logged after this request must not carry its id, nor
+    the next request find its state."""
     state = request_state()
     if state.request_id_token is not None:
         current_request.leave(state.request_id_token)
         state.request_id_token = None
+    end_request_state()

@@ -6,16 +6,15 @@ Code reads settings with `get_settings()` and the request's key with `current_ke
 
 from __future__ import annotations
 
-from contextvars import Token
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app
 
 from .config import Settings
 from .key_record import ApiKey
 
 _SETTINGS = "SETTINGS"
-_STATE = "ielts_request_state"
 
 
 def bind_settings(app: Flask, settings: Settings) -> None:
@@ -46,13 +45,26 @@ class RequestState:
     retry_after: str | None = None
 
 
+# A context variable rather than flask.g: read about fifteen times a request, and each read of
+# g goes through a context-local proxy. Each server thread or greenlet has its own.
+_STATE: ContextVar[RequestState | None] = ContextVar("ielts_request_state", default=None)
+
+
+def start_request_state() -> RequestState:
+    """A fresh state for the request that begins (its first hook)."""
+    state = RequestState()
+    _STATE.set(state)
+    return state
+
+
+def end_request_state() -> None:
+    """The request is over (its last teardown): the next one on this thread starts afresh."""
+    _STATE.set(None)
+
+
 def request_state() -> RequestState:
     """The current request's state, created on first use."""
-    state: RequestState | None = g.get(_STATE)
-    if state is None:
-        state = RequestState()
-        setattr(g, _STATE, state)
-    return state
+    return _STATE.get() or start_request_state()
 
 
 def current_key() -> ApiKey | None:
