@@ -22,7 +22,12 @@ _TIMES = frozenset(f.name for f in AUDIT_FIELDS if isinstance(f.type, sa.DateTim
 
 def jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
     """A record as plain JSON values (time as ISO 8601 UTC)."""
-    return {k: iso_utc(v) if isinstance(v, datetime) else v for k, v in row.items()}
+    plain = dict(row)
+    for name in _TIMES:  # the only fields that are not JSON values already
+        value = plain.get(name)
+        if isinstance(value, datetime):
+            plain[name] = iso_utc(value)
+    return plain
 
 
 @cache
