@@ -22,22 +22,24 @@ def write_line(response: Response) -> Response:
     state = request_state()
     key = state.key
     status = response.status_code
+    served = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+    rule = served.url_rule
     log.log(
         logging.WARNING if status >= 500 else logging.INFO,
         "%s %s %s",
-        request.method,
-        request.path,
+        served.method,
+        served.path,
         status,
         extra={
-            "method": request.method,
-            "route": request.url_rule.rule if request.url_rule else None,
-            "path": request.path,
+            "method": served.method,
+            "route": rule.rule if rule else None,
+            "path": served.path,
             "status": status,
             "duration_ms": round((time.perf_counter() - (state.started or 0)) * 1000, 2),
             "bytes": response.calculate_content_length(),
             "key_id": key.id if key else None,
-            "client_ip": request.remote_addr,
-            "user_agent": request.user_agent.string or None,
+            "client_ip": served.remote_addr,
+            "user_agent": served.user_agent.string or None,
             "error_code": state.error_code,
         },
     )
