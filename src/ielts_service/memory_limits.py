@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from limits.storage import MemoryStorage
@@ -28,23 +27,12 @@ class SweptMemoryStorage(MemoryStorage):
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options: Any):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         self.timer.cancel()
-        self.timer = _Sweeper(self._sweep)  # type: ignore[assignment]
+        self.timer = threading.Thread(  # type: ignore[assignment]
+            target=self._sweep, name="ratelimit-sweep", daemon=True
+        )
         self.timer.start()
 
     def _sweep(self) -> None:
         while True:
             time.sleep(SWEEP_EVERY_S)
             self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
-
-
-class _Sweeper(threading.Thread):
-    """The sweeping thread. The storage asks it `is_alive()` on every hit; it runs for the
-    life of the process, so the answer is that it started. (Under gevent, Thread.is_alive()
-    tries the running thread's state lock, fails, and yields to the hub: a trip around the
-    event loop on every counted request.)"""
-
-    def __init__(self, sweep: Callable[[], None]) -> None:
-        super().__init__(target=sweep, name="ratelimit-sweep", daemon=True)
-
-    def is_alive(self) -> bool:
-        return self.ident is not None
