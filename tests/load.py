@@ -35,6 +35,10 @@ class Load:
             thread.start()
         return self
 
+    def succeeded(self) -> int:
+        """How many 2xx answers have arrived so far."""
+        return sum(1 for answer in list(self.answers) if 200 <= answer.status < 300)
+
     def stop(self) -> list[Answer]:
         self._stop.set()
         for thread in self._threads:
