@@ -13,7 +13,7 @@ DBAPIError, as from `Connection.execute`; a lost connection is invalidated.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +46,7 @@ class DriverStatement:
         compiled = self._compiled(conn.dialect)
         with _cursor(conn, compiled.sql) as cursor:
             cursor.execute(compiled.sql, _bound(compiled, params or {}))
-            # Fetching waits for the answer, also inside a pipeline (pipelined below).
+            # Fetching waits for the answer, also inside a pipeline (pipelined_transaction).
             return cursor.fetchone() if compiled.returns_rows else None
 
     def execute_many(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -84,17 +84,36 @@ def _bound(compiled: _Compiled, values: Mapping[str, Any]) -> Sequence[Any] | di
 
 
 @contextmanager
-def pipelined(conn: sa.Connection) -> Iterator[None]:
-    """Statements run inside go out without waiting for one another's answers where the
-    driver can (psycopg's pipeline mode): a statement whose rows are fetched waits for the
-    answers so far, the rest are answered together at the end of the block. On SQLite,
-    which has no round trips, statements run as they come."""
-    pipeline = getattr(conn.connection.driver_connection, "pipeline", None)
-    if pipeline is None:
-        yield
-        return
-    with _driver_errors(conn, "(pipeline)"), pipeline():
-        yield
+def pipelined_transaction(conn: sa.Connection) -> Iterator[None]:
+    """A transaction whose BEGIN and COMMIT travel with its statements (psycopg's pipeline).
+
+    Statements inside go out without waiting for one another's answers: a statement whose
+    rows are fetched waits for the answers so far (a Flush, which ends no transaction), the
+    rest, COMMIT included, are answered together when the block ends. A transaction then costs
+    one round trip plus one per fetch; psycopg's own would add one for its BEGIN and one for
+    its COMMIT. The connection is put in autocommit so that BEGIN and COMMIT are the block's
+    own statements. Anything failing in the block, in Python or on the server, rolls back:
+    the pipeline's end commits nothing by itself inside BEGIN. Only for a driver with a
+    pipeline (PostgreSQL's psycopg)."""
+    driver = conn.connection.driver_connection
+    assert driver is not None  # a live, checked-out connection
+    driver.autocommit = True
+    try:
+        with _driver_errors(conn, "(pipeline)"), driver.pipeline():
+            driver.execute(b"BEGIN")
+            yield
+            driver.execute(b"COMMIT")
+    except BaseException:
+        if not conn.invalidated:  # a lost connection rolled back with the server's session
+            with suppress(conn.dialect.loaded_dbapi.Error):
+                driver.rollback()
+        raise
+    finally:
+        if not conn.invalidated:
+            try:
+                driver.autocommit = False
+            except conn.dialect.loaded_dbapi.Error:  # still in a transaction: not reusable
+                conn.invalidate()
 
 
 @contextmanager

@@ -113,3 +113,12 @@ def test_sweep_closes_what_a_live_worker_released_when_its_record_failed(app: Fl
     assert intents.sweep(engine, stale_after_s=60) == 1
     assert [row["id"] for row in intent_rows(app)] == [kept]
     assert [r["request_id"] for r in audit_rows(app)] == ["gone"]
+
+
+def test_the_calls_of_one_request_are_recorded_all_or_none(app: Flask) -> None:
+    engine = get_engine_of(app)
+    with pytest.raises(sa.exc.IntegrityError):  # the second row breaks NOT NULL
+        intents.open_intents(engine, [call(request_id="ok"), call(request_id="bad", part=None)])
+    assert intent_rows(app) == []
+    ids = intents.open_intents(engine, [call(request_id=f"r{i}") for i in range(3)])
+    assert sorted(row["id"] for row in intent_rows(app)) == sorted(ids)

@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from ielts_service.audit.store import write_transaction
+from ielts_service.audit.store import pipelined_write, write_transaction
 from ielts_service.db import get_engine_of
-from ielts_service.driver_sql import DriverStatement, pipelined
+from ielts_service.driver_sql import DriverStatement
 from ielts_service.tables import AUDIT_FIELDS, audit_events
 
 pytestmark = pytest.mark.usefixtures("backend")
@@ -80,7 +80,7 @@ def test_in_a_pipeline_rows_are_fetched_and_a_late_error_is_sqlalchemys(app: Fla
     """psycopg answers a pipeline's statements together: the error of an insert arrives when
     the block ends, and must still come out as SQLAlchemy's, with nothing committed."""
     engine = get_engine_of(app)
-    with write_transaction(engine) as conn, pipelined(conn):
+    with pipelined_write(engine) as conn:
         INSERT.execute_many(conn, [_row(10_006)])
         assert BY_SEQ.execute(conn, {"seq": 10_006}) == ("driver-sql-10006", 10_006)
     with pytest.raises(sa.exc.IntegrityError):
@@ -90,7 +90,26 @@ def test_in_a_pipeline_rows_are_fetched_and_a_late_error_is_sqlalchemys(app: Fla
         assert conn.execute(stored).scalars().all() == [10_006]
 
 
+def test_a_pipelined_write_that_fails_in_python_commits_nothing(app: Flask) -> None:
+    """On PostgreSQL the block runs in autocommit with its own BEGIN: the pipeline's end,
+    reached by an exception, must not commit what was already sent."""
+    engine = get_engine_of(app)
+    with pytest.raises(RuntimeError):
+        _insert_then_fail(engine, _row(10_008))
+    with pipelined_write(engine) as conn:  # the connection went back to the pool usable
+        INSERT.execute_many(conn, [_row(10_009)])
+    with engine.connect() as conn:
+        stored = sa.select(audit_events.c.seq).where(audit_events.c.seq > 10_007)
+        assert conn.execute(stored).scalars().all() == [10_009]
+
+
+def _insert_then_fail(engine: sa.Engine, row: dict[str, object]) -> None:
+    with pipelined_write(engine) as conn:
+        INSERT.execute_many(conn, [row])
+        raise RuntimeError("the record could not be finished")
+
+
 def _insert_in_a_pipeline(engine: sa.Engine, rows: list[dict[str, object]]) -> None:
-    with write_transaction(engine) as conn, pipelined(conn):
+    with pipelined_write(engine) as conn:
         for row in rows:
             INSERT.execute_many(conn, [row])

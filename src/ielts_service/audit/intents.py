@@ -58,7 +58,7 @@ def open_intents(engine: Engine, calls: Sequence[Mapping[str, Any]]) -> list[str
     """Record calls about to go upstream (request fields, part, topic, provider, model)."""
     started, who = now(), owner()
     rows = [{**call, "id": str(ULID()), "owner": who, "started_at": started} for call in calls]
-    with store.write_transaction(engine) as conn:  # waits for SQLite's lock cooperatively
+    with store.pipelined_write(engine) as conn:  # one round trip on PostgreSQL
         _INSERT_INTENTS.execute_many(conn, rows)
     return [row["id"] for row in rows]
 

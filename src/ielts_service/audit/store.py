@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from ulid import ULID
 
 from ..clock import as_utc, iso_utc, now
-from ..driver_sql import DriverStatement, pipelined
+from ..driver_sql import DriverStatement, pipelined_transaction
 from ..in_flight import requests_in_flight
 from ..tables import AUDIT_FIELDS, AUDIT_SCHEMA_VERSION, audit_chain, audit_events, audit_intents
 from .chain import READ_ORDER, Verdict, record_hash, verify
@@ -147,7 +147,7 @@ def _write_queued(engine: Engine) -> None:
 def _insert_chained(
     engine: Engine, records: list[dict[str, Any]], intent_ids: list[str]
 ) -> list[dict[str, Any]]:
-    with write_transaction(engine) as conn, pipelined(conn):
+    with pipelined_write(engine) as conn:
         stored = insert_chained(conn, records)
         close_intents(conn, intent_ids)
         return stored
@@ -162,6 +162,19 @@ def write_transaction(engine: Engine) -> Iterator[sa.Connection]:
         conn = conn.execution_options(sqlite_immediate=True)
         with conn.begin():
             yield conn
+
+
+@contextmanager
+def pipelined_write(engine: Engine) -> Iterator[sa.Connection]:
+    """A write transaction sent in one go where the driver can: on PostgreSQL its BEGIN,
+    statements and COMMIT travel together (driver_sql.pipelined_transaction), one round trip
+    plus one per statement whose rows are read; on SQLite, `write_transaction`."""
+    if engine.dialect.name != "postgresql":
+        with write_transaction(engine) as conn:
+            yield conn
+        return
+    with engine.connect() as conn, pipelined_transaction(conn):
+        yield conn
 
 
 def close_intents(conn: sa.Connection, intent_ids: Sequence[str]) -> None:
