@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, wraps
 from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, request
@@ -24,6 +24,7 @@ from .config import Settings
 from .errors import ApiError, error_response
 from .keys import ApiKey, token_budget
 from .limit_store import PREFIX as MEMO_REDIS_PREFIX
+from .limit_store import read_ahead
 from .memory_limits import SCHEME as SWEPT_MEMORY_SCHEME
 from .schemas import TokenBudgetState
 from .state import current_key, get_settings, request_state
@@ -202,7 +203,17 @@ def per_key_limits(view: ViewT) -> ViewT:
         exempt_when=_no_token_budget,
         override_defaults=False,
     )(view)
-    return cast(ViewT, per_key_rate_limit(with_budget))
+    limited = per_key_rate_limit(with_budget)
+
+    @wraps(limited)
+    def reading_budget_ahead(*args: Any, **kwargs: Any) -> Any:
+        key = current_key()
+        item = key_budget(key) if key else None
+        if key and item:  # the budget's test follows the request limit's hit: one round trip
+            read_ahead(item.key_for(key.id, TOKEN_BUDGET_SCOPE))
+        return limited(*args, **kwargs)
+
+    return cast(ViewT, reading_budget_ahead)
 
 
 def _on_exceeded(exc: RateLimitExceeded) -> Response:
