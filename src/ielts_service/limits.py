@@ -128,8 +128,12 @@ def _budget_window(key: ApiKey) -> tuple[RateLimitItem, WindowStats] | None:
     item = key_budget(key)
     if item is None:
         return None
-    # The arguments flask-limiter counts the budget under: the key id, then the scope.
-    return item, limiter.limiter.get_window_stats(item, key.id, TOKEN_BUDGET_SCOPE)
+    return item, limiter.limiter.get_window_stats(item, *_budget_identifiers(key))
+
+
+def _budget_identifiers(key: ApiKey) -> tuple[str, str]:
+    """The arguments flask-limiter counts a key's budget under: the key id, then the scope."""
+    return key.id, TOKEN_BUDGET_SCOPE
 
 
 def budget_state(key: ApiKey) -> TokenBudgetState | None:
@@ -208,9 +212,8 @@ def per_key_limits(view: ViewT) -> ViewT:
     @wraps(limited)
     def reading_budget_ahead(*args: Any, **kwargs: Any) -> Any:
         key = current_key()
-        item = key_budget(key) if key else None
-        if key and item:  # the budget's test follows the request limit's hit: one round trip
-            read_ahead(item.key_for(key.id, TOKEN_BUDGET_SCOPE))
+        if key and (item := key_budget(key)):  # its test follows the request limit's hit
+            read_ahead(item.key_for(*_budget_identifiers(key)))
         return limited(*args, **kwargs)
 
     return cast(ViewT, reading_budget_ahead)
