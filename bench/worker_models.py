@@ -2,11 +2,11 @@
 
 200 connections to a 2 s upstream (Little's-law limit 100 req/s), each model under gunicorn
 with deploy/gunicorn.conf.py and only its own settings changed, in interleaved rounds:
-- shipped: gevent, one greenlet per connection, 1,000 connections per worker, one
-  SO_REUSEPORT socket per worker;
+- shipped: gevent, one greenlet per connection, 1,000 connections per worker, one listening
+  socket shared by the workers;
 - threads: the service's gthread worker (closing connections off its event loop), 256
-  threads per worker, SO_REUSEPORT (the previous default);
-- gthread 64, shared socket: gunicorn's own gthread as first shipped.
+  threads per worker (the previous default);
+- gthread 64: gunicorn's own gthread as first shipped.
 
     python -m bench.worker_models
 """
@@ -22,15 +22,11 @@ from .harness import gunicorn, load_average, log, seconds, write_result
 ROUNDS = 3
 CONNECTIONS, LATENCY_S = 200, 2.0
 MODELS: dict[str, dict[str, str]] = {
-    "shipped (gevent 2 x 1000, reuse_port)": {},
-    "threads (gthread 2 x 256, reuse_port)": {
+    "shipped (gevent 2 x 1000)": {},
+    "threads (gthread 2 x 256)": {
         "GUNICORN_WORKER_CLASS": "ielts_service.gunicorn_worker.ThreadWorker"
     },
-    "gthread 2 x 64, shared socket": {
-        "GUNICORN_WORKER_CLASS": "gthread",
-        "GUNICORN_THREADS": "64",
-        "GUNICORN_REUSE_PORT": "false",
-    },
+    "gthread 2 x 64": {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "64"},
 }
 
 

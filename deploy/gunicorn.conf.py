@@ -34,9 +34,13 @@ workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "256"))
 # Connections a worker serves at once (gevent), or keeps alive beside its threads (gthread).
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
-# Every worker listens on its own SO_REUSEPORT socket: the kernel spreads new connections
-# evenly, where a shared socket lets the first worker to wake take a burst of them.
-reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "true").lower() == "true"
+# The workers share one listening socket: a connection waits for whichever worker accepts
+# first. With SO_REUSEPORT (true) each worker has its own socket and the kernel assigns each
+# connection to one of them by hash, even to a worker that cannot accept: one that is booting
+# (seconds, after a crash or a restart) holds its share of new connections until it has loaded
+# the app, and the connections queued on a worker that dies are reset. Under gevent the shared
+# socket keeps both workers as busy (bench/results/profile.md, "Listening socket").
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "false").lower() == "true"
 # Longer than the worst upstream call: (timeout × (retries + 1)) plus back-off.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))

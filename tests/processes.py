@@ -72,9 +72,10 @@ def stop_group(process: subprocess.Popen[Any], timeout: float = 10) -> None:
 
 
 def session_processes(session_id: int) -> str:
-    """The processes of one session: state, the kernel function each waits in, age, command."""
+    """The processes of one session: state, the kernel function each waits in, age, CPU time
+    used (a process starved by a loaded machine has used little of its age), command."""
     return subprocess.run(
-        ["ps", "-o", "pid,ppid,stat,wchan:24,etime,args", "--sid", str(session_id)],
+        ["ps", "-o", "pid,ppid,stat,wchan:24,etime,time,args", "--sid", str(session_id)],
         capture_output=True,
         text=True,
         check=False,
@@ -177,8 +178,11 @@ class Gunicorn:
         self.process.send_signal(signal.SIGTERM)
 
 
-def start_gunicorn(workdir: Path, env: Mapping[str, str], timeout: float = 30) -> Gunicorn:
-    """Start gunicorn with deploy/gunicorn.conf.py on a free port; return once /healthz answers."""
+def start_gunicorn(workdir: Path, env: Mapping[str, str], timeout: float = 60) -> Gunicorn:
+    """Start gunicorn with deploy/gunicorn.conf.py on a free port; return once /healthz answers.
+
+    A start costs seconds of CPU (the migration's process, each worker's imports): on a machine
+    busy with the rest of the suite that has taken over 30 s."""
     port = free_port()
     process = start_ready(
         [str(BIN / "gunicorn"), "-c", str(GUNICORN_CONF), "ielts_service.wsgi:app"],

@@ -5,6 +5,8 @@ concurrent and slow clients: every guarantee holds, and slow clients starve no o
 from __future__ import annotations
 
 import json
+import os
+import signal
 import urllib.request
 import uuid
 from collections import Counter
@@ -156,3 +158,14 @@ def test_normal_requests_are_answered_beside_300_slow_connections(shipped: Shipp
             statuses = list(pool.map(shipped.question, ids))
         assert slow.open_count == 300
     assert Counter(statuses) == {200: len(ids)}
+
+
+def test_a_worker_that_cannot_accept_holds_no_new_connection(shipped: Shipped) -> None:
+    """A worker that is booting, or stuck, leaves every new connection to the other one."""
+    stuck = int(min(worker_pids(shipped.instance.process.pid)))
+    os.kill(stuck, signal.SIGSTOP)  # as a worker still loading the app: alive, not accepting
+    try:
+        statuses = [http_status(f"{shipped.instance.url}/healthz", timeout=5) for _ in range(20)]
+    finally:
+        os.kill(stuck, signal.SIGCONT)
+    assert statuses == [200] * 20
