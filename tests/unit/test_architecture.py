@@ -4,6 +4,7 @@ request hooks registered in one place (docs/architecture.md)."""
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -137,4 +138,27 @@ def test_the_gunicorn_master_loads_no_web_database_or_model_library() -> None:
     loaded = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout.split()
+    assert loaded == []
+
+
+def test_a_serving_worker_loads_no_library_only_commands_need(tmp_path: Path) -> None:
+    """Signed checkpoints (cryptography), progress bars (tqdm) and migrations (alembic) serve
+    `flask` commands: a gunicorn worker builds the app and must not keep them in memory."""
+    command_only = ("cryptography.hazmat", "tqdm", "alembic")
+    probe = (
+        "import sys, ielts_service.wsgi; "  # the app logs to stdout: the answer goes to stderr
+        f"print(' '.join(m for m in {command_only!r} if m in sys.modules), file=sys.stderr)"
+    )
+    env = {
+        **os.environ,
+        "APP_ENV": "test",
+        "AI_PROVIDER": "offline",
+        "AUTO_MIGRATE": "false",  # as in a worker: the master migrated before forking
+        "DATABASE_URL": f"sqlite:///{tmp_path}/service.db",
+        "LOG_FILE": str(tmp_path / "service.log"),
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env
+    ).stderr.split()
     assert loaded == []

@@ -15,10 +15,13 @@ from flask import Flask, request
 from .. import metrics
 from ..db import get_engine
 from ..errors import ApiError
+from ..lazy_cli import LazyGroup
 from ..state import get_settings, request_state
 from . import intents, store
 from .chain import jsonable
 from .operator import change_of, cli_actor, key_actor, record_operator_action
+
+AUDIT_CLI_HELP = "The tamper-evident audit trail."
 
 __all__ = [
     "append",
@@ -164,6 +167,4 @@ def append(records: list[dict[str, Any]], intent_ids: Sequence[str] = ()) -> Non
 
 
 def init_app(app: Flask) -> None:
-    from .cli import audit_cli
-
-    app.cli.add_command(audit_cli)
+    app.cli.add_command(LazyGroup("audit", f"{__name__}.cli:audit_cli", help=AUDIT_CLI_HELP))

@@ -17,12 +17,12 @@ from ..clock import now
 from ..db import get_engine
 from ..state import get_settings
 from ..tables import audit_events
-from . import checkpoints, retention, store, verification
+from . import AUDIT_CLI_HELP, checkpoints, retention, store, verification
 from .chain import Verdict, jsonable
 from .operator import cli_actor
 from .progress import progress_bar
 
-audit_cli = AppGroup("audit", help="The tamper-evident audit trail.")
+audit_cli = AppGroup("audit", help=AUDIT_CLI_HELP)
 FIELDS = [column.name for column in audit_events.columns]
 
 
