@@ -105,6 +105,7 @@ fmt: install-dev
 
 bench: install-bench system-deps         ## every benchmark (~35 min; BENCH_QUICK=1: ~12 min), then the summary and chart
 	$(BIN)/python -m bench.overhead
+	$(BIN)/python -m bench.log_cost
 	$(BIN)/python -m bench.capacity
 	$(BIN)/python -m bench.slow_clients
 	$(BIN)/python -m bench.worker_models

@@ -21,7 +21,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -215,6 +215,17 @@ def postgres_schema() -> Iterator[str]:
         admin.dispose()
 
 
+@contextmanager
+def production_backends() -> Iterator[dict[str, str]]:
+    """The service's settings for PostgreSQL (a schema of its own) and Redis; stops the run if
+    either is unreachable."""
+    import redis
+
+    redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    with postgres_schema() as database_url:
+        yield {"DATABASE_URL": database_url, "RATELIMIT_STORAGE_URI": REDIS_URL}
+
+
 # --- /proc sampling --------------------------------------------------------------------
 
 
@@ -404,6 +415,30 @@ def measure(
         f"{result['cpu_ms_per_request']} ms CPU/req, peak RSS {result['peak_rss_mb']} MB"
     )
     return result
+
+
+def interleaved_rounds(
+    servers: Sequence[Server],
+    path: str,
+    *,
+    connections: Sequence[int],
+    rounds: int,
+    window_s: float,
+    warmup_s: float,
+    body: str,
+) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """Every server at every load, `rounds` times, the server order reversed every other round;
+    each server is warmed first (imports, pools, first writes). Keyed by (server, connections)."""
+    for server in servers:
+        measure(server, path, connections=16, duration_s=warmup_s, body=body)
+    runs: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for round_no in range(rounds):
+        order = servers if round_no % 2 == 0 else servers[::-1]
+        for conns in connections:
+            for server in order:
+                run = measure(server, path, connections=conns, duration_s=window_s, body=body)
+                runs.setdefault((server.name, conns), []).append(run)
+    return runs
 
 
 def median(values: list[float]) -> float:

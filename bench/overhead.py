@@ -17,14 +17,13 @@ from typing import Any
 
 from .harness import (
     QUESTION_BODY,
-    REDIS_URL,
     Server,
     gunicorn,
+    interleaved_rounds,
     load_average,
     log,
-    measure,
     median_of,
-    postgres_schema,
+    production_backends,
     seconds,
     write_result,
 )
@@ -37,18 +36,15 @@ PATH = "/v1/questions"
 
 def compare(full: Server, bare: Server, connections: tuple[int, ...]) -> list[dict[str, Any]]:
     """Interleaved rounds at each load; per load the median round of each server."""
-    window, warmup = seconds(10, 3), seconds(3, 1)
-    for server in (full, bare):  # warm both (imports, pools, first writes)
-        measure(server, PATH, connections=16, duration_s=warmup, body=QUESTION_BODY)
-    rounds: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    for round_no in range(ROUNDS):
-        order = (bare, full) if round_no % 2 == 0 else (full, bare)
-        for conns in connections:
-            for server in order:
-                run = measure(
-                    server, PATH, connections=conns, duration_s=window, body=QUESTION_BODY
-                )
-                rounds.setdefault((server.name, conns), []).append(run)
+    rounds = interleaved_rounds(
+        (bare, full),
+        PATH,
+        connections=connections,
+        rounds=ROUNDS,
+        window_s=seconds(10, 3),
+        warmup_s=seconds(3, 1),
+        body=QUESTION_BODY,
+    )
     loads = []
     for conns in connections:
         full_median = median_of(rounds[("full", conns)])
@@ -77,16 +73,8 @@ def run_backend(name: str, connections: tuple[int, ...], **env: str) -> dict[str
 
 def run_production() -> dict[str, Any]:
     """PostgreSQL (a schema of its own) + Redis; stops the run if either is unreachable."""
-    import redis
-
-    redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    with postgres_schema() as database_url:
-        return run_backend(
-            "postgres+redis",
-            PRODUCTION_CONNECTIONS,
-            DATABASE_URL=database_url,
-            RATELIMIT_STORAGE_URI=REDIS_URL,
-        )
+    with production_backends() as env:
+        return run_backend("postgres+redis", PRODUCTION_CONNECTIONS, **env)
 
 
 def main() -> None:

@@ -15,7 +15,12 @@ RUN_COLUMNS = (
     "| configuration | conns | req/s | of limit | p50 ms | p99 ms | errors | CPU ms/req "
     "| peak RSS MB | peak PSS MB |"
 )
-NAMES = ("overhead", "capacity", "slow_clients", "worker_models", "fanout")
+NAMES = ("overhead", "log_cost", "capacity", "slow_clients", "worker_models", "fanout")
+LOG_VARIANTS = {
+    "full": "as shipped",
+    "no_log_file": "without its log file",
+    "no_info_lines": "INFO lines off",
+}
 Row = tuple[str, str, str, bool]
 
 
@@ -180,6 +185,28 @@ def targets(results: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def log_cost_lines(log_cost: dict[str, Any]) -> list[str]:
+    """The offline path with parts of its logging left out: how much of the gap it is."""
+    lines = [
+        "What the logging layer costs (`bench.log_cost`, offline, 100 connections): req/s as a",
+        "fraction of bare Flask's, and CPU ms per request. Leaving lines out breaks the logging",
+        "contract; these show how much of the offline target logging accounts for.",
+        "",
+        "| backend | " + " | ".join(LOG_VARIANTS.values()) + " | bare Flask |",
+        "|---|" + "---:|" * (len(LOG_VARIANTS) + 1),
+    ]
+    for backend in log_cost["backends"]:
+        medians, ratios = backend["medians"], backend["ratios"]
+        cells = [
+            f"{ratios[name]:.3f} ({medians[name]['cpu_ms_per_request']:.2f} ms)"
+            for name in LOG_VARIANTS
+        ]
+        bare_run = medians["bare"]
+        bare = f"{bare_run['rps']:,.0f} req/s ({bare_run['cpu_ms_per_request']:.2f} ms)"
+        lines.append(f"| {backend['backend']} | " + " | ".join(cells) + f" | {bare} |")
+    return [*lines, ""]
+
+
 def summary_markdown(results: dict[str, Any]) -> str:
     first = next(iter(results.values()))
     m = first["machine"]
@@ -215,6 +242,8 @@ def summary_markdown(results: dict[str, Any]) -> str:
         *(run_row(label, run) for label, run in runs(results)),
         "",
     ]
+    if log_cost := results.get("log_cost"):
+        lines += log_cost_lines(log_cost)
     return "\n".join(lines)
 
 
