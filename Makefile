@@ -103,7 +103,7 @@ fmt: install-dev
 	$(BIN)/ruff format src tests bench scripts
 	$(BIN)/ruff check --fix src tests bench scripts
 
-bench: install-bench system-deps         ## every benchmark (~35 min; BENCH_QUICK=1: ~12 min), then the summary and chart
+bench: install-bench system-deps         ## every benchmark (~40 min; BENCH_QUICK=1: ~14 min), then the summary and chart
 	$(BIN)/python -m bench.overhead
 	$(BIN)/python -m bench.log_cost
 	$(BIN)/python -m bench.capacity
