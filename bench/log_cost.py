@@ -33,19 +33,21 @@ from .harness import (
 ROUNDS = 3
 CONNECTIONS = 100
 PATH = "/v1/questions"
-# Name -> settings changed from the shipped ones.
-VARIANTS: dict[str, dict[str, str]] = {
-    "full": {},
-    "no_log_file": {"LOG_FILE": ""},
-    "no_info_lines": {"LOG_LEVEL": "WARNING"},
+# Name -> how the summary labels it, and the settings changed from the shipped ones.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "full": {"label": "as shipped", "settings": {}},
+    "no_log_file": {"label": "without its log file", "settings": {"LOG_FILE": ""}},
+    "no_info_lines": {"label": "INFO lines off", "settings": {"LOG_LEVEL": "WARNING"}},
 }
 
 
 def run_backend(name: str, **env: str) -> dict[str, Any]:
     with ExitStack() as stack:
         servers = [
-            stack.enter_context(gunicorn(variant, "ielts_service.wsgi:app", **env, **changed))
-            for variant, changed in VARIANTS.items()
+            stack.enter_context(
+                gunicorn(variant, "ielts_service.wsgi:app", **env, **spec["settings"])
+            )
+            for variant, spec in VARIANTS.items()
         ]
         servers.append(stack.enter_context(gunicorn("bare", "bench.bare_app:app", service=False)))
         log(f"logging's cost on {name}, load average {load_average()}")

@@ -16,11 +16,6 @@ RUN_COLUMNS = (
     "| peak RSS MB | peak PSS MB |"
 )
 NAMES = ("overhead", "log_cost", "capacity", "slow_clients", "worker_models", "fanout")
-LOG_VARIANTS = {
-    "full": "as shipped",
-    "no_log_file": "without its log file",
-    "no_info_lines": "INFO lines off",
-}
 Row = tuple[str, str, str, bool]
 
 
@@ -187,19 +182,20 @@ def targets(results: dict[str, Any]) -> list[Row]:
 
 def log_cost_lines(log_cost: dict[str, Any]) -> list[str]:
     """The offline path with parts of its logging left out: how much of the gap it is."""
+    variants = log_cost["variants"]
     lines = [
         "What the logging layer costs (`bench.log_cost`, offline, 100 connections): req/s as a",
         "fraction of bare Flask's, and CPU ms per request. Leaving lines out breaks the logging",
         "contract; these show how much of the offline target logging accounts for.",
         "",
-        "| backend | " + " | ".join(LOG_VARIANTS.values()) + " | bare Flask |",
-        "|---|" + "---:|" * (len(LOG_VARIANTS) + 1),
+        "| backend | " + " | ".join(v["label"] for v in variants.values()) + " | bare Flask |",
+        "|---|" + "---:|" * (len(variants) + 1),
     ]
     for backend in log_cost["backends"]:
         medians, ratios = backend["medians"], backend["ratios"]
         cells = [
             f"{ratios[name]:.3f} ({medians[name]['cpu_ms_per_request']:.2f} ms)"
-            for name in LOG_VARIANTS
+            for name in variants
         ]
         bare_run = medians["bare"]
         bare = f"{bare_run['rps']:,.0f} req/s ({bare_run['cpu_ms_per_request']:.2f} ms)"
